@@ -1,0 +1,8 @@
+"""grommunio_ocf: the OCF plumbing shared by the grommunio resource agents.
+
+Importing this package does nothing but define the version: every module is
+imported on demand by the action that needs it, so that a monitor pays only
+for what it uses.
+"""
+
+__version__ = "0.1.0"

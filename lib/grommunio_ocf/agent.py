@@ -1,0 +1,257 @@
+"""The ``Agent`` base class and ``run``, the one place that exits.
+
+An agent file declares its descriptions, parameters and actions and
+implements the actions as methods taking ``(values, op)``.  ``run`` parses
+the command line and the environment, calls the method and turns whatever
+happens -- a returned status, an ``OCFError``, an unexpected exception --
+into an exit code and at most one ``ocf-exit-reason:`` line.
+"""
+
+import os
+import sys
+
+from .deadline import Deadline, reserve_for
+from .log import Log
+from .params import Problem, parse, worst
+from .status import OCFError, Status
+
+# Action name on the command line -> method name on the agent.
+METHODS = {
+    "start": "start",
+    "stop": "stop",
+    "monitor": "monitor",
+    "status": "monitor",  # the pre-OCF name; some tools still call it
+    "validate-all": "validate_all",
+    "promote": "promote",
+    "demote": "demote",
+    "notify": "notify",
+    "reload": "reload",
+    "migrate_to": "migrate_to",
+    "migrate_from": "migrate_from",
+}
+
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_RSCTMP = "/run/resource-agents"
+VERBOSE_FLAGS = ("--verbose", "-v")
+
+
+class Action:
+    """One ``<action>`` line of the metadata: the defaults an admin starts from."""
+
+    __slots__ = ("name", "timeout", "interval", "depth", "role")
+
+    def __init__(self, name, timeout, interval=None, depth=None, role=None):
+        self.name = name
+        self.timeout = timeout
+        self.interval = interval
+        self.depth = depth
+        self.role = role
+
+
+def _int_env(environ, name, default):
+    text = environ.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        return default
+
+
+class Operation:
+    """What Pacemaker asked for, beyond the parameters.
+
+    ``deadline`` is the action's budget (``OCF_RESKEY_CRM_meta_timeout``, or
+    the agent's declared default) less a reserve for reporting the result.
+    """
+
+    def __init__(self, action, environ, default_timeout, verbose=False, stdout=None):
+        self.action = action
+        self.environ = environ
+        self.instance = environ.get("OCF_RESOURCE_INSTANCE") or ""
+        self.interval_ms = _int_env(environ, "OCF_RESKEY_CRM_meta_interval", 0)
+        timeout_ms = _int_env(environ, "OCF_RESKEY_CRM_meta_timeout", 0)
+        self.timeout = timeout_ms / 1000.0 if timeout_ms > 0 else default_timeout
+        self.deadline = Deadline(self.timeout - reserve_for(self.timeout))
+        self.rsctmp = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
+        self.ocf_root = environ.get("OCF_ROOT") or "/usr/lib/ocf"
+        self.verbose = verbose
+        self.depth = 0  # OCF_CHECK_LEVEL of a monitor, checked against the agent's levels
+        self.stdout = stdout if stdout is not None else sys.stdout
+
+    @property
+    def is_probe(self):
+        """A one-off monitor (interval 0) asking "is it running here?"."""
+        return self.action in ("monitor", "status") and self.interval_ms == 0
+
+    def check_level_text(self):
+        for name in ("OCF_CHECK_LEVEL", "OCF_RESKEY_OCF_CHECK_LEVEL"):
+            text = self.environ.get(name)
+            if text is not None and text.strip() != "":
+                return text.strip()
+        return None
+
+    def check_level(self, levels):
+        """The requested depth, which must be one of ``levels`` (unset: 0)."""
+        text = self.check_level_text()
+        if text is None:
+            return 0
+        try:
+            level = int(text)
+        except ValueError:
+            level = None
+        if level not in levels:
+            raise OCFError(Status.ERR_CONFIGURED, "OCF_CHECK_LEVEL: %r is not one of %s"
+                           % (text, ", ".join(str(x) for x in levels)))
+        return level
+
+    def report(self, name, target, result, detail="", latency=None):
+        """One line of human mode: ``name target result latency detail``."""
+        if not self.verbose:
+            return
+        took = "" if latency is None else "%.1fms" % (latency * 1000)
+        self.stdout.write("%-12s %-36s %-9s %8s  %s\n" % (name, target, result, took, detail))
+
+
+class Agent:
+    """Base class: subclasses fill in the class attributes and the actions."""
+
+    name = None
+    version = "0.1.0"
+    shortdesc = ""
+    longdesc = ""
+    params = ()
+    actions = ()           # Action entries for start/stop/monitor/... (metadata)
+    check_levels = (0,)    # OCF_CHECK_LEVEL values monitor understands
+
+    def __init__(self, log=None):
+        self.log = log
+
+    @classmethod
+    def metadata_actions(cls):
+        """Declared actions plus the ones every agent has."""
+        listed = list(cls.actions)
+        names = {a.name for a in listed}
+        for name, timeout in (("validate-all", 20), ("meta-data", 5)):
+            if name not in names:
+                listed.append(Action(name, timeout))
+        return listed
+
+    @classmethod
+    def implements(cls, action):
+        method = METHODS.get(action)
+        return method is not None and callable(getattr(cls, method, None))
+
+    @classmethod
+    def default_timeout(cls, action):
+        for declared in cls.actions:
+            if declared.name == action:
+                return float(declared.timeout)
+        return DEFAULT_TIMEOUT
+
+    def derive(self, values):
+        """Checks across parameters; may add derived entries to ``values``.
+
+        Yields ``Problem`` objects and runs for every action except
+        ``meta-data``, so that ``stop`` and probes see the same rules as
+        ``start``.  Parameters that failed to parse are ``None`` here.
+        """
+        return ()
+
+    def check(self, values, op):
+        """Checks beyond single parameters (the node, files, combinations).
+
+        Yields ``Problem`` objects; the default has none.  Runs for
+        ``validate-all`` and before ``start``.
+        """
+        return ()
+
+    def validate_all(self, values, op):
+        return Status.SUCCESS
+
+
+def usage(agent):
+    actions = ["meta-data"] + [a for a in METHODS if a != "status" and agent.implements(a)]
+    return "usage: %s {%s} [--verbose]\n" % (agent.name, "|".join(actions))
+
+
+def run(agent_cls, argv=None, environ=None, stdout=None, stderr=None):
+    """Run one action; returns the exit code (``main`` exits with it)."""
+    argv = sys.argv if argv is None else argv
+    environ = os.environ if environ is None else environ
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+
+    words = [w for w in argv[1:] if w not in VERBOSE_FLAGS]
+    verbose = len(words) < len(argv) - 1 or _isatty(stdout)
+    action = words[0] if words else None
+    log = Log(agent_cls.name, environ.get("OCF_RESOURCE_INSTANCE"), environ, stderr)
+
+    if action in ("meta-data", "meta_data"):
+        from .metadata import render
+        stdout.write(render(agent_cls))
+        return Status.SUCCESS
+    if action in ("usage", "help", "--help", "-h"):
+        stdout.write(usage(agent_cls))
+        return Status.SUCCESS
+    if action is None or len(words) > 1:
+        stderr.write(usage(agent_cls))
+        log.exit_reason("expected exactly one action, got %r" % (" ".join(words) or "none"))
+        return Status.ERR_ARGS
+    if not agent_cls.implements(action):
+        log.exit_reason("%s does not implement the %r action" % (agent_cls.name, action))
+        return Status.ERR_UNIMPLEMENTED
+
+    op = Operation(action, environ, agent_cls.default_timeout(action), verbose, stdout)
+    try:
+        return _dispatch(agent_cls(log), action, op, environ, log)
+    except OCFError as exc:
+        log.error("%s: %s" % (action, exc.reason))
+        log.exit_reason(exc.reason)
+        return exc.status
+    except Exception as exc:  # the cluster gets a code and a line, never a traceback
+        import traceback
+        log.debug_lines(traceback.format_exc())
+        reason = "%s failed unexpectedly: %s: %s" % (action, type(exc).__name__, exc)
+        log.error(reason + " (HA_debug=1 logs the traceback)")
+        log.exit_reason(reason)
+        return Status.ERR_GENERIC
+
+
+def _dispatch(agent, action, op, environ, log):
+    values, problems = parse(agent.params, environ)
+    problems.extend(agent.derive(values))
+    op.depth = 0
+    if METHODS[action] == "monitor":
+        try:
+            op.depth = op.check_level(agent.check_levels)
+        except OCFError as exc:
+            problems.append(Problem(exc.status, exc.reason))
+    if action == "stop" and problems:
+        # Pacemaker stops a resource after a failed validation, and a failed
+        # stop escalates to fencing.  Nothing can have been started with
+        # parameters that do not parse, so there is nothing to stop.
+        log.warning("stop with invalid parameters (%s): nothing was started with them, "
+                    "nothing to stop" % "; ".join(p.text for p in problems))
+        return Status.SUCCESS
+    if action in ("validate-all", "start"):
+        problems = problems + list(agent.check(values, op) if not problems else ())
+    if problems:
+        raise OCFError(worst(problems), "; ".join(p.text for p in problems))
+    method = getattr(agent, METHODS[action])
+    result = method(values, op)
+    return Status.SUCCESS if result is None else Status(result)
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def main(agent_cls):
+    sys.exit(int(run(agent_cls)))
+
+
+__all__ = ["Action", "Agent", "Operation", "Problem", "main", "run"]

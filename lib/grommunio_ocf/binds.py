@@ -1,0 +1,88 @@
+"""The ``binds`` list of grodata-binds: parse it, check it, order it.
+
+Pure functions over strings -- no filesystem access -- so that every rule is
+checked the same way for every action, including ``stop`` and probes.
+"""
+
+from .mounts import is_under
+from .params import _path
+
+DEFAULT_TARGET_DIR = "/var/lib"
+
+
+class Bind:
+    """One ``source`` directory under grodata bound onto ``target``."""
+
+    __slots__ = ("source", "target")
+
+    def __init__(self, source, target):
+        self.source = source
+        self.target = target
+
+    def __repr__(self):
+        return "%s:%s" % (self.source, self.target)
+
+    def __eq__(self, other):
+        return isinstance(other, Bind) and (self.source, self.target) == (other.source, other.target)
+
+    def __hash__(self):
+        return hash((self.source, self.target))
+
+
+def _item(item, grodata):
+    """One ``source:target`` or bare ``name`` -> Bind, or ValueError."""
+    if ":" in item:
+        source, _, target = item.partition(":")
+        if ":" in target:
+            raise ValueError("%r has more than one ':'" % item)
+        try:
+            source, target = _path(source), _path(target)
+        except ValueError as exc:
+            raise ValueError("%r: %s" % (item, exc)) from None
+        if source is None or target is None:
+            raise ValueError("%r needs both source and target" % item)
+    else:
+        if "/" in item or item in (".", ".."):
+            raise ValueError("%r is neither a name nor source:target" % item)
+        source = grodata.rstrip("/") + "/" + item
+        target = DEFAULT_TARGET_DIR + "/" + item
+    if source == grodata or not is_under(source, grodata):
+        raise ValueError("source %s is not under grodata %s" % (source, grodata))
+    if target == "/":
+        raise ValueError("target / is not allowed")
+    if is_under(target, grodata):
+        raise ValueError("target %s is inside grodata %s" % (target, grodata))
+    if is_under(grodata, target):
+        raise ValueError("target %s would cover grodata %s" % (target, grodata))
+    return Bind(source, target)
+
+
+def parse(items, grodata):
+    """``items`` (already split) -> ``(binds in mount order, [error texts])``."""
+    binds, errors = [], []
+    if not items:
+        return [], ["empty: give at least one name or source:target"]
+    by_target, by_source = {}, {}
+    for item in items:
+        try:
+            bind = _item(item, grodata)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if bind.target in by_target:
+            errors.append("target %s is listed twice (%s, %s)" % (bind.target, by_target[bind.target], bind))
+            continue
+        if bind.source in by_source:
+            errors.append("source %s is listed twice (%s, %s)" % (bind.source, by_source[bind.source], bind))
+            continue
+        by_target[bind.target] = by_source[bind.source] = bind
+        binds.append(bind)
+    return ordered(binds), errors
+
+
+def ordered(binds):
+    """Mount order: a target nested in another target comes after its parent.
+
+    A stable sort on depth does that and keeps the admin's order otherwise.
+    """
+    return sorted(binds, key=lambda b: b.target.count("/"))

@@ -1,0 +1,226 @@
+"""The kernel's mount table, and bind/unmount by system call.
+
+``MountTable`` reads ``/proc/self/mountinfo`` once and answers the questions
+the bind agent asks: which mount covers a path, from which device and which
+directory of that device (mountinfo field 4, "root") a mount point really
+comes, and whether a directory is a filesystem of its own.  Comparing
+device and root -- not just "is something mounted here?" -- is what catches a
+target bound from the wrong source.
+
+Mounting uses mount(2)/umount2(2) through ctypes instead of the mount(8)
+binary: exact errno values instead of parsed messages, no dependency on
+PATH, and ctypes is only imported by the actions that change mounts.
+"""
+
+import os
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_BIND = 0x1000
+MS_RELATIME = 0x200000
+MNT_DETACH = 0x2
+UMOUNT_NOFOLLOW = 0x8
+
+# Per-mount flags a bind mount can be given, as the admin writes them and as
+# mountinfo's per-mount option field (field 6) shows them.
+BIND_FLAGS = {
+    "ro": MS_RDONLY,
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+}
+
+
+def unescape(field):
+    r"""Undo mountinfo's octal escapes (``\040`` for a space, ``\134`` for ``\``)."""
+    if "\\" not in field:
+        return field
+    out = []
+    i = 0
+    while i < len(field):
+        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+class Mount:
+    """One line of mountinfo."""
+
+    __slots__ = ("id", "parent", "dev", "root", "point", "options", "fstype", "source")
+
+    def __init__(self, id, parent, dev, root, point, options, fstype, source):
+        self.id = id
+        self.parent = parent
+        self.dev = dev
+        self.root = root
+        self.point = point
+        self.options = options
+        self.fstype = fstype
+        self.source = source
+
+    @classmethod
+    def parse(cls, line):
+        fields = line.split()
+        sep = fields.index("-", 6)
+        return cls(int(fields[0]), int(fields[1]), fields[2], unescape(fields[3]),
+                   unescape(fields[4]), fields[5], fields[sep + 1],
+                   unescape(fields[sep + 2]) if len(fields) > sep + 2 else "")
+
+    @property
+    def flags(self):
+        return frozenset(self.options.split(","))
+
+    @property
+    def st_dev(self):
+        major, minor = self.dev.split(":")
+        return os.makedev(int(major), int(minor))
+
+    def __repr__(self):
+        return "Mount(%s %s:%s on %s)" % (self.id, self.dev, self.root, self.point)
+
+
+def _join(base, rest):
+    """``base`` + ``rest`` where rest is "" or starts with "/"."""
+    if not rest:
+        return base
+    return rest if base == "/" else base + rest
+
+
+def _parent_dir(path):
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def is_under(path, top):
+    """``path`` is ``top`` or inside it (string-wise, both normalised)."""
+    return path == top or top == "/" or path.startswith(top + "/")
+
+
+class MountTable:
+    """A snapshot of the mounts this process sees."""
+
+    def __init__(self, mounts):
+        self.mounts = list(mounts)
+        # The mount visible at a point is the last one mounted there: an
+        # over-mount comes after the mount it covers in mountinfo.
+        self.top = {}
+        for mount in self.mounts:
+            self.top[mount.point] = mount
+
+    @classmethod
+    def read(cls, path=MOUNTINFO):
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            return cls(Mount.parse(line) for line in handle if line.strip())
+
+    def at(self, point):
+        """The mount visible at ``point``, or None if it is not a mount point."""
+        return self.top.get(point)
+
+    def containing(self, path):
+        """The mount whose filesystem ``path`` lies on."""
+        while path not in self.top:
+            if path == "/":
+                raise LookupError("no root mount in mountinfo")
+            path = _parent_dir(path)
+        return self.top[path]
+
+    def origin(self, path):
+        """``(dev, root)`` a bind of ``path`` would show in mountinfo."""
+        mount = self.containing(path)
+        return mount.dev, _join(mount.root, path[len(mount.point.rstrip("/")):])
+
+    def is_own_filesystem(self, path):
+        """``path`` is a mount point whose device differs from its parent's."""
+        mount = self.at(path)
+        if mount is None:
+            return False
+        if path == "/":
+            return True
+        return mount.dev != self.containing(_parent_dir(path)).dev
+
+    def describe(self, dev, root, exclude=()):
+        """A path where ``dev:root`` is visible, for messages; else ``dev:root``."""
+        best = None
+        for mount in self.mounts:
+            if mount.dev != dev or mount.point in exclude or self.top.get(mount.point) is not mount:
+                continue
+            base = mount.root.rstrip("/")
+            # The shortest matching root is the most direct view of the
+            # device (/grodata/x rather than another bind of /grodata).
+            if root == mount.root or root.startswith(base + "/"):
+                if best is None or len(mount.root) < len(best.root):
+                    best = mount
+        if best is None:
+            return "device %s:%s" % (dev, root)
+        return _join(best.point, root[len(best.root.rstrip("/")):])
+
+    def under(self, path):
+        """Visible mount points at or below ``path``, deepest first."""
+        points = [p for p in self.top if is_under(p, path)]
+        return sorted(points, key=lambda p: p.count("/"), reverse=True)
+
+
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                               ctypes.c_ulong, ctypes.c_void_p)
+        libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
+        _LIBC = (libc, ctypes)
+    return _LIBC
+
+
+def _call(func, *args, path):
+    libc, ctypes = _libc()
+    if getattr(libc, func)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
+
+def flag_bits(words):
+    bits = 0
+    for word in words:
+        bits |= BIND_FLAGS[word]
+    return bits
+
+
+def bind(source, target, flags=()):
+    """Bind ``source`` onto ``target``; then apply per-mount ``flags``.
+
+    The kernel ignores flags on the bind call itself, so they need a second,
+    remount call.  If that fails the bind is undone: a half-configured mount
+    (say, without ``nosuid``) is worse than none.
+    """
+    src, tgt = os.fsencode(source), os.fsencode(target)
+    _call("mount", src, tgt, None, MS_BIND, None, path=target)
+    bits = flag_bits(flags)
+    if bits:
+        try:
+            _call("mount", b"none", tgt, None, MS_REMOUNT | MS_BIND | bits, None, path=target)
+        except OSError:
+            unmount(target)
+            raise
+
+
+def unmount(target, lazy=False):
+    """umount2(2) without following a symlink at ``target``."""
+    mode = UMOUNT_NOFOLLOW | (MNT_DETACH if lazy else 0)
+    _call("umount2", os.fsencode(target), mode, path=target)

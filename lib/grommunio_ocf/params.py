@@ -1,0 +1,201 @@
+"""Declarative instance parameters: one spec gives metadata, parsing and checks.
+
+An agent lists its parameters as ``Param`` objects.  ``parse`` reads
+``OCF_RESKEY_<name>`` for each of them, converts the text with the
+parameter's type, applies the default and runs the validator, collecting
+*every* problem instead of stopping at the first: an admin who fixes one typo
+should not have to find the next one by another failed start.
+"""
+
+from .status import Status
+
+TRUE_WORDS = frozenset(("1", "true", "yes", "on", "y"))
+FALSE_WORDS = frozenset(("0", "false", "no", "off", "n"))
+
+
+class ParamType:
+    """How the text of one kind of parameter becomes a value.
+
+    ``xml_type`` is what the metadata says: both the ra-api-1.dtd checked by
+    ocf-tester and the OCF 1.1 schema only know string, integer and boolean,
+    so richer types (port, path, list) are strings or integers there.
+    """
+
+    __slots__ = ("name", "xml_type", "convert")
+
+    def __init__(self, name, xml_type, convert):
+        self.name = name
+        self.xml_type = xml_type
+        self.convert = convert
+
+    def __repr__(self):
+        return "ParamType(%r)" % self.name
+
+
+def _string(text):
+    return text
+
+
+def _boolean(text):
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("%r is not a boolean (use true or false)" % text)
+
+
+def _integer(text):
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        raise ValueError("%r is not an integer" % text) from None
+
+
+def _port(text):
+    port = _integer(text)
+    if not 1 <= port <= 65535:
+        raise ValueError("%d is not a port (1-65535)" % port)
+    return port
+
+
+def _path(text):
+    """An absolute path, normalised; empty means "not set" (``None``)."""
+    if text == "":
+        return None
+    if "\0" in text or "\n" in text:
+        raise ValueError("%r contains a NUL or newline" % text)
+    if not text.startswith("/"):
+        raise ValueError("%r is not an absolute path" % text)
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError("%r contains '..'" % text)
+    return "/" + "/".join(parts)
+
+
+def split_list(text):
+    """Items separated by whitespace and/or commas, empty items dropped."""
+    return tuple(text.replace(",", " ").split())
+
+
+STRING = ParamType("string", "string", _string)
+BOOLEAN = ParamType("boolean", "boolean", _boolean)
+INTEGER = ParamType("integer", "integer", _integer)
+PORT = ParamType("port", "integer", _port)
+PATH = ParamType("path", "string", _path)
+LIST = ParamType("list", "string", split_list)
+
+
+class Param:
+    """One instance parameter of an agent.
+
+    ``default`` is given as text, exactly as an admin would type it in
+    ``crm configure``: the metadata shows that text and parsing it goes through
+    the same conversion as a configured value, so the two cannot disagree.
+    ``validator`` gets the converted value and returns it (possibly
+    normalised) or raises ``ValueError`` with a message that does not repeat
+    the parameter's name.  ``error_status`` is the exit code a bad value
+    earns: ``ERR_CONFIGURED`` (the default) says the configuration is wrong
+    on every node.  ``reloadable`` is kept in the spec for agents that
+    implement ``reload``; it is not rendered, because ra-api-1.dtd (which
+    ocf-tester validates against) has no such attribute.
+    """
+
+    __slots__ = ("name", "type", "default", "required", "unique", "reloadable",
+                 "shortdesc", "longdesc", "validator", "error_status")
+
+    def __init__(self, name, type=STRING, default=None, *, shortdesc, longdesc=None,
+                 required=False, unique=False, reloadable=False, validator=None,
+                 error_status=Status.ERR_CONFIGURED):
+        if required and default is not None:
+            raise TypeError("parameter %s: a required parameter has no default" % name)
+        self.name = name
+        self.type = type
+        self.default = default
+        self.required = required
+        self.unique = unique
+        self.reloadable = reloadable
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc or shortdesc
+        self.validator = validator
+        self.error_status = Status(error_status)
+
+    def __repr__(self):
+        return "Param(%r, %s)" % (self.name, self.type.name)
+
+    def convert(self, text):
+        """Text -> value, raising ``ValueError`` with the reason."""
+        value = self.type.convert(text)
+        if self.validator is not None:
+            value = self.validator(value)
+        return value
+
+
+class Problem:
+    """One thing wrong, with the exit code it deserves."""
+
+    __slots__ = ("status", "text")
+
+    def __init__(self, status, text):
+        self.status = Status(status)
+        self.text = text
+
+    def __repr__(self):
+        return "Problem(%s, %r)" % (self.status.ocf_name, self.text)
+
+    def __eq__(self, other):
+        return isinstance(other, Problem) and (self.status, self.text) == (other.status, other.text)
+
+
+class Values:
+    """Parsed parameters, by attribute (``values.grodata``) or by name."""
+
+    def __init__(self, mapping):
+        self.__dict__.update(mapping)
+
+    def __getitem__(self, name):
+        return self.__dict__[name]
+
+    def __repr__(self):
+        return "Values(%r)" % self.__dict__
+
+
+def parse(params, environ):
+    """Read every parameter of ``params`` from ``environ``.
+
+    Returns ``(values, problems)``.  A parameter that is invalid or missing
+    is ``None`` in ``values`` and has one ``Problem`` in ``problems``.
+    """
+    values = {}
+    problems = []
+    for param in params:
+        text = environ.get("OCF_RESKEY_" + param.name)
+        if text is None:
+            text = param.default
+        if text is None:
+            values[param.name] = None
+            if param.required:
+                problems.append(Problem(param.error_status,
+                                        "%s: required parameter is not set" % param.name))
+            continue
+        try:
+            values[param.name] = param.convert(text)
+        except ValueError as exc:
+            values[param.name] = None
+            problems.append(Problem(param.error_status, "%s: %s" % (param.name, exc)))
+    return Values(values), problems
+
+
+# Which exit code wins when problems of several kinds come together: a wrong
+# configuration is wrong on every node, so it outranks a node-local defect.
+_SEVERITY = (Status.ERR_CONFIGURED, Status.ERR_INSTALLED, Status.ERR_PERM, Status.ERR_ARGS,
+             Status.ERR_GENERIC)
+
+
+def worst(problems):
+    """The exit code for a list of problems (the most severe kind among them)."""
+    present = {p.status for p in problems}
+    for status in _SEVERITY:
+        if status in present:
+            return status
+    return problems[0].status
