@@ -144,8 +144,9 @@ class Agent:
 
     @classmethod
     def default_timeout(cls, action):
+        name = "monitor" if METHODS.get(action) == "monitor" else action
         for declared in cls.actions:
-            if declared.name == action:
+            if declared.name == name:
                 return float(declared.timeout)
         return DEFAULT_TIMEOUT
 

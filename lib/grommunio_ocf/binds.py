@@ -81,8 +81,21 @@ def parse(items, grodata):
 
 
 def ordered(binds):
-    """Mount order: a target nested in another target comes after its parent.
+    """Mount order: every target after the targets it lies inside.
 
-    A stable sort on depth does that and keeps the admin's order otherwise.
+    Each bind sorts by the list positions of its chain of enclosing targets,
+    outermost first, then its own: a nested target moves right behind its
+    parent, and the admin's order is kept everywhere else.
     """
-    return sorted(binds, key=lambda b: b.target.count("/"))
+    position = {b.target: i for i, b in enumerate(binds)}
+
+    def chain(bind):
+        keys = [position[bind.target]]
+        path = bind.target
+        while path != "/":
+            path = path.rsplit("/", 1)[0] or "/"
+            if path in position:
+                keys.append(position[path])
+        return keys[::-1]
+
+    return sorted(binds, key=chain)

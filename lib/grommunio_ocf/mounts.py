@@ -117,8 +117,11 @@ class MountTable:
         # The mount visible at a point is the last one mounted there: an
         # over-mount comes after the mount it covers in mountinfo.
         self.top = {}
+        self.by_id = {}
+        self._covering = {}  # mount id -> covering mount or None (memo)
         for mount in self.mounts:
             self.top[mount.point] = mount
+            self.by_id[mount.id] = mount
 
     @classmethod
     def read(cls, path=MOUNTINFO):
@@ -126,16 +129,44 @@ class MountTable:
             return cls(Mount.parse(line) for line in handle if line.strip())
 
     def at(self, point):
-        """The mount visible at ``point``, or None if it is not a mount point."""
+        """The last mount made at ``point``, or None if it is not a mount point.
+
+        It may be hidden under a later mount on a parent directory: ask
+        ``covering()`` before trusting it.
+        """
         return self.top.get(point)
 
     def containing(self, path):
-        """The mount whose filesystem ``path`` lies on."""
-        while path not in self.top:
+        """The visible mount whose filesystem ``path`` lies on."""
+        while True:
+            mount = self.top.get(path)
+            if mount is not None and self.covering(mount) is None:
+                return mount
             if path == "/":
-                raise LookupError("no root mount in mountinfo")
+                raise LookupError("no visible root mount in mountinfo")
             path = _parent_dir(path)
-        return self.top[path]
+
+    def covering(self, mount):
+        """The mount that hides ``mount`` from path lookups, or None if visible.
+
+        A mount is reachable only through its parent: the mount it was made
+        on (below any mounts stacked at the same point).  If path lookup of
+        the parent directory now finds another mount -- say a tmpfs mounted
+        later on a parent directory -- that one covers ours.
+        """
+        if mount.id in self._covering:
+            return self._covering[mount.id]
+        base = mount
+        parent = self.by_id.get(base.parent)
+        while parent is not None and parent.point == base.point:
+            base, parent = parent, self.by_id.get(parent.parent)
+        cover = None
+        if parent is not None and base.point != "/":  # else: the namespace's root
+            current = self.containing(_parent_dir(base.point))
+            if current is not parent:
+                cover = current
+        self._covering[mount.id] = cover
+        return cover
 
     def origin(self, path):
         """``(dev, root)`` a bind of ``path`` would show in mountinfo."""
@@ -165,12 +196,8 @@ class MountTable:
                     best = mount
         if best is None:
             return "device %s:%s" % (dev, root)
-        return _join(best.point, root[len(best.root.rstrip("/")):])
-
-    def under(self, path):
-        """Visible mount points at or below ``path``, deepest first."""
-        points = [p for p in self.top if is_under(p, path)]
-        return sorted(points, key=lambda p: p.count("/"), reverse=True)
+        rest = root[len(best.root.rstrip("/")):]
+        return _join(best.point, "" if rest == "/" else rest)
 
 
 _LIBC = None
@@ -214,6 +241,9 @@ def bind(source, target, flags=()):
     bits = flag_bits(flags)
     if bits:
         try:
+            # A bind remount *sets* the flags: keep those the new bind got
+            # from its source (a nodev,noexec /grodata stays so) and add ours.
+            bits |= current_flags(target)
             _call("mount", b"none", tgt, None, MS_REMOUNT | MS_BIND | bits, None, path=target)
         except OSError:
             unmount(target)
@@ -224,3 +254,19 @@ def unmount(target, lazy=False):
     """umount2(2) without following a symlink at ``target``."""
     mode = UMOUNT_NOFOLLOW | (MNT_DETACH if lazy else 0)
     _call("umount2", os.fsencode(target), mode, path=target)
+
+
+# statvfs(3) flags of a mount -> the mount(2) flags that reproduce them.
+_STATVFS_TO_MS = ((os.ST_RDONLY, MS_RDONLY), (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV),
+                  (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME),
+                  (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
+
+
+def current_flags(path):
+    """The per-mount flags in force at ``path``, as mount(2) bits."""
+    have = os.statvfs(path).f_flag
+    bits = 0
+    for st_flag, ms_flag in _STATVFS_TO_MS:
+        if have & st_flag:
+            bits |= ms_flag
+    return bits

@@ -46,10 +46,12 @@ def _boolean(text):
 
 
 def _integer(text):
-    try:
-        return int(text.strip(), 10)
-    except ValueError:
-        raise ValueError("%r is not an integer" % text) from None
+    # int() alone would also take "1_000" and non-ASCII digits.
+    digits = text.strip()
+    unsigned = digits[1:] if digits[:1] in ("+", "-") else digits
+    if not (unsigned.isascii() and unsigned.isdigit()):
+        raise ValueError("%r is not an integer" % text)
+    return int(digits, 10)
 
 
 def _port(text):
@@ -183,6 +185,10 @@ def parse(params, environ):
         except ValueError as exc:
             values[param.name] = None
             problems.append(Problem(param.error_status, "%s: %s" % (param.name, exc)))
+            continue
+        if values[param.name] is None and param.required:  # e.g. a path set to ""
+            problems.append(Problem(param.error_status,
+                                    "%s: required parameter is empty" % param.name))
     return Values(values), problems
 
 

@@ -108,4 +108,21 @@ def release(targets, deadline, log, kill=True, lazy=True, sleep=time.sleep):
             log.warning("%s still busy: detached it (lazy unmount)" % target)
         else:
             result.failed[target] = "busy"
+    _hidden(targets, result)
     return result
+
+
+def _hidden(targets, result):
+    """Targets still mounted but covered by a later mount on a parent directory.
+
+    umount2() resolves the path to the covering filesystem and answers
+    EINVAL, so the ladder above takes them for unmounted; the bind still
+    holds grodata busy.  Say so instead of reporting a clean stop.
+    """
+    table = MountTable.read()
+    for target in targets:
+        mount = table.at(target)
+        if mount is not None and target not in result.failed:
+            cover = table.covering(mount)
+            where = cover.point if cover is not None else target
+            result.failed[target] = "still mounted, hidden under a mount on %s (not ours)" % where
