@@ -1,0 +1,451 @@
+"""Pure parsing: mountinfo (mounts), the binds list (binds), Deadline (deadline)."""
+
+import os
+
+import pytest
+
+from grommunio_ocf import binds
+from grommunio_ocf.binds import Bind
+from grommunio_ocf.deadline import Deadline, reserve_for
+from grommunio_ocf.mounts import Mount, MountTable, flag_bits, is_under, unescape
+from grommunio_ocf import mounts
+
+
+def table(text):
+    return MountTable(Mount.parse(line) for line in text.strip().splitlines() if line.strip())
+
+
+# -- Mount.parse ----------------------------------------------------------------------
+
+def test_parse_plain_line():
+    m = Mount.parse("36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue")
+    assert (m.id, m.parent, m.dev, m.root, m.point) == (36, 35, "98:0", "/mnt1", "/mnt2")
+    assert (m.options, m.fstype, m.source) == ("rw,noatime", "ext3", "/dev/root")
+    assert m.flags == frozenset({"rw", "noatime"})
+    assert m.st_dev == os.makedev(98, 0)
+
+
+@pytest.mark.parametrize("optional", ["", "shared:1", "shared:1 master:2",
+                                      "shared:7 master:2 propagate_from:3 unbindable"])
+def test_parse_optional_fields(optional):
+    line = "40 22 8:17 /mysql /var/lib/mysql rw,nosuid %s - ext4 /dev/sdb1 rw" % optional
+    m = Mount.parse(line.replace("  ", " "))
+    assert (m.root, m.point, m.fstype, m.source) == ("/mysql", "/var/lib/mysql", "ext4", "/dev/sdb1")
+    assert m.options == "rw,nosuid"
+
+
+def test_parse_dash_in_optional_position_is_the_separator():
+    # A "-" before field 7 cannot be the separator: index search starts at field 6.
+    m = Mount.parse("1 0 0:1 / / rw - rootfs rootfs rw")
+    assert (m.fstype, m.source) == ("rootfs", "rootfs")
+
+
+def test_parse_octal_escapes():
+    m = Mount.parse(r"50 22 8:17 /my\040data/a\134b /srv/with\040space\011tab rw - ext4 "
+                    r"/dev/disk\040x rw")
+    assert m.root == "/my data/a\\b"
+    assert m.point == "/srv/with space\ttab"
+    assert m.source == "/dev/disk x"
+
+
+def test_parse_missing_source():
+    m = Mount.parse("60 22 0:50 / /x rw - tmpfs")
+    assert (m.fstype, m.source) == ("tmpfs", "")
+
+
+def test_unescape():
+    assert unescape("plain") == "plain"
+    assert unescape(r"a\040b\134c\012d") == "a b\\c\nd"
+    assert unescape("a\\") == "a\\"
+    assert unescape(r"a\04") == r"a\04"
+    assert unescape(r"\\040") == "\\ "
+
+
+def test_flag_bits():
+    assert flag_bits([]) == 0
+    assert flag_bits(["ro", "nosuid", "nodev"]) == mounts.MS_RDONLY | mounts.MS_NOSUID | mounts.MS_NODEV
+    with pytest.raises(KeyError):
+        flag_bits(["bogus"])
+
+
+@pytest.mark.parametrize("path,top,expected", [
+    ("/a/b", "/a", True), ("/a", "/a", True), ("/ab", "/a", False), ("/a", "/a/b", False),
+    ("/anything", "/", True), ("/", "/", True),
+])
+def test_is_under(path, top, expected):
+    assert is_under(path, top) is expected
+
+
+# -- MountTable --------------------------------------------------------------------------
+
+MOUNTINFO = r"""
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+23 22 0:21 / /proc rw,nosuid,nodev,noexec shared:12 - proc proc rw
+30 22 8:17 / /grodata rw,relatime shared:5 - ext4 /dev/sdb1 rw
+40 22 8:17 /mysql /var/lib/mysql rw,nosuid,relatime shared:5 master:2 - ext4 /dev/sdb1 rw
+41 22 8:1 /srv/old /var/lib/redis rw,relatime shared:1 - ext4 /dev/sda1 rw
+42 22 8:17 /redis /var/lib/redis rw,nodev,relatime shared:5 - ext4 /dev/sdb1 rw
+43 22 8:1 /srv/x /opt/x rw,relatime shared:1 - ext4 /dev/sda1 rw
+44 22 8:17 /my\040dir /var/lib/with\040space rw shared:5 - ext4 /dev/sdb1 rw
+"""
+
+
+@pytest.fixture
+def mt():
+    return table(MOUNTINFO)
+
+
+def test_at_mount_point(mt):
+    assert mt.at("/grodata").id == 30
+    assert mt.at("/").id == 22
+    assert mt.at("/grodata/mysql") is None
+    assert mt.at("/var/lib") is None
+
+
+def test_stacked_mounts_last_one_is_visible(mt):
+    m = mt.at("/var/lib/redis")
+    assert (m.id, m.dev, m.root) == (42, "8:17", "/redis")
+    assert len([x for x in mt.mounts if x.point == "/var/lib/redis"]) == 2
+
+
+def test_escaped_point_is_found_unescaped(mt):
+    assert mt.at("/var/lib/with space").root == "/my dir"
+
+
+def test_containing(mt):
+    assert mt.containing("/grodata/mysql/ibdata1").id == 30
+    assert mt.containing("/grodata").id == 30
+    assert mt.containing("/grodatax").id == 22
+    assert mt.containing("/var/lib/mysql/db").id == 40
+    assert mt.containing("/etc/passwd").id == 22
+
+
+def test_containing_without_root_mount():
+    with pytest.raises(LookupError):
+        table("30 22 8:17 / /grodata rw - ext4 /dev/sdb1 rw").containing("/etc")
+
+
+def test_origin_plain(mt):
+    assert mt.origin("/grodata/mysql") == ("8:17", "/mysql")
+    assert mt.origin("/grodata") == ("8:17", "/")
+    assert mt.origin("/etc") == ("8:1", "/etc")
+    assert mt.origin("/") == ("8:1", "/")
+
+
+def test_origin_under_bind_with_non_root_root(mt):
+    assert mt.origin("/var/lib/mysql/data/x") == ("8:17", "/mysql/data/x")
+    assert mt.origin("/var/lib/mysql") == ("8:17", "/mysql")
+    assert mt.origin("/var/lib/redis/dump.rdb") == ("8:17", "/redis/dump.rdb")
+    assert mt.origin("/opt/x/y") == ("8:1", "/srv/x/y")
+
+
+def test_origin_of_bind_source_matches_bind_target(mt):
+    # What the agent checks: target's (dev, root) equals origin of its source.
+    target = mt.at("/var/lib/mysql")
+    assert (target.dev, target.root) == mt.origin("/grodata/mysql")
+
+
+def test_is_own_filesystem(mt):
+    assert mt.is_own_filesystem("/") is True
+    assert mt.is_own_filesystem("/grodata") is True
+    assert mt.is_own_filesystem("/proc") is True
+    assert mt.is_own_filesystem("/var/lib/mysql") is True   # other device than /var/lib
+    assert mt.is_own_filesystem("/opt/x") is False          # bind from the same device
+    assert mt.is_own_filesystem("/grodata/mysql") is False  # not a mount point
+    assert mt.is_own_filesystem("/etc") is False
+
+
+def test_is_own_filesystem_unmounted_grodata():
+    mt = table("22 1 8:1 / / rw - ext4 /dev/sda1 rw")
+    assert mt.is_own_filesystem("/grodata") is False
+
+
+def test_describe_prefers_most_direct_view(mt):
+    assert mt.describe("8:17", "/mysql") == "/grodata/mysql"
+    assert mt.describe("8:17", "/mysql/data") == "/grodata/mysql/data"
+    assert mt.describe("8:17", "/redis") == "/grodata/redis"
+
+
+def test_describe_via_bind_root(mt):
+    assert mt.describe("8:17", "/mysql", exclude={"/grodata"}) == "/var/lib/mysql"
+
+
+def test_describe_device_root_has_no_trailing_slash(mt):
+    assert mt.describe("8:17", "/") == "/grodata"
+
+
+def test_describe_with_exclude(mt):
+    assert mt.describe("8:17", "/mysql/data", exclude={"/grodata"}) == "/var/lib/mysql/data"
+    assert mt.describe("8:17", "/other", exclude={"/grodata"}) == "device 8:17:/other"
+
+
+def test_describe_root_filesystem_and_unknown_device(mt):
+    assert mt.describe("8:1", "/srv/old") == "/srv/old"
+    assert mt.describe("9:9", "/x") == "device 9:9:/x"
+
+
+def test_describe_ignores_hidden_mounts():
+    mt = table("""
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+50 22 8:33 / /mnt rw - ext4 /dev/sdc1 rw
+51 22 0:60 / /mnt rw - tmpfs tmpfs rw
+""")
+    assert mt.describe("8:33", "/a") == "device 8:33:/a"
+
+
+def test_describe_does_not_match_partial_component(mt):
+    assert mt.describe("8:17", "/mysqlx", exclude={"/grodata"}) == "device 8:17:/mysqlx"
+
+
+def test_read_from_file(tmp_path):
+    path = tmp_path / "mountinfo"
+    path.write_text(MOUNTINFO.lstrip() + "\n\n")
+    mt = MountTable.read(str(path))
+    assert len(mt.mounts) == 8
+    assert mt.at("/var/lib/redis").id == 42
+
+
+def test_mount_hidden_by_overmount_of_ancestor_is_not_visible():
+    mt = table("""
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+50 22 8:1 /a /srv rw - ext4 /dev/sda1 rw
+51 50 8:17 /x /srv/x rw - ext4 /dev/sdb1 rw
+52 50 0:60 / /srv rw - tmpfs tmpfs rw
+""")
+    # /srv is now a tmpfs: /srv/x resolves into it, mount 51 is out of reach.
+    assert mt.covering(mt.at("/srv/x")).id == 52
+    assert mt.covering(mt.at("/srv")) is None
+    assert mt.containing("/srv/x/file").id == 52
+
+
+# -- binds.parse -------------------------------------------------------------------------
+
+G = "/grodata"
+
+
+def ok(items, grodata=G):
+    plan, errors = binds.parse(items, grodata)
+    assert errors == []
+    return plan
+
+
+def errs(items, grodata=G):
+    return binds.parse(items, grodata)[1]
+
+
+def test_bare_names():
+    assert ok(["mysql", "redis"]) == [Bind("/grodata/mysql", "/var/lib/mysql"),
+                                      Bind("/grodata/redis", "/var/lib/redis")]
+
+
+def test_source_target():
+    assert ok(["/grodata/www/:/srv//www"]) == [Bind("/grodata/www", "/srv/www")]
+
+
+def test_unrelated_targets_keep_the_admins_order():
+    # Neither target lies inside the other: the order given is the order bound.
+    assert ok(["gromox", "/grodata/a/b/c:/opt/c"]) == [Bind("/grodata/gromox", "/var/lib/gromox"),
+                                                       Bind("/grodata/a/b/c", "/opt/c")]
+
+
+def test_bind_repr_eq_hash():
+    b = Bind("/grodata/x", "/var/lib/x")
+    assert repr(b) == "/grodata/x:/var/lib/x"
+    assert b == Bind("/grodata/x", "/var/lib/x") and b != "/grodata/x:/var/lib/x"
+    assert len({b, Bind("/grodata/x", "/var/lib/x")}) == 1
+
+
+@pytest.mark.parametrize("item", ["/srv/x:/var/lib/x", "/grodata2/x:/var/lib/x",
+                                  "/grodat/x:/var/lib/x", "/:/var/lib/x"])
+def test_source_outside_grodata(item):
+    [error] = errs([item])
+    assert "is not under grodata /grodata" in error
+
+
+def test_source_is_grodata_itself():
+    [error] = errs(["/grodata:/var/lib/all"])
+    assert error == "source /grodata is not under grodata /grodata"
+
+
+@pytest.mark.parametrize("item", ["/grodata/a:/grodata/b", "/grodata/a:/grodata",
+                                  "/grodata/a:/grodata/a/sub"])
+def test_target_inside_grodata(item):
+    [error] = errs([item])
+    assert "is inside grodata /grodata" in error
+
+
+def test_target_root_refused():
+    assert errs(["/grodata/a:/"]) == ["target / is not allowed"]
+
+
+@pytest.mark.parametrize("target", ["/srv", "/srv/"])
+def test_target_covering_grodata(target):
+    [error] = errs(["/srv/grodata/a:" + target], "/srv/grodata")
+    assert error == "target /srv would cover grodata /srv/grodata"
+
+
+def test_target_sibling_of_grodata_prefix_is_fine():
+    assert ok(["/srv/grodata/a:/srv/grodatax"], "/srv/grodata") == [
+        Bind("/srv/grodata/a", "/srv/grodatax")]
+
+
+def test_duplicate_target():
+    plan, errors = binds.parse(["mysql", "/grodata/other:/var/lib/mysql"], G)
+    assert plan == [Bind("/grodata/mysql", "/var/lib/mysql")]
+    assert errors == ["target /var/lib/mysql is listed twice "
+                      "(/grodata/mysql:/var/lib/mysql, /grodata/other:/var/lib/mysql)"]
+
+
+def test_duplicate_target_after_normalisation():
+    plan, errors = binds.parse(["/grodata/a:/srv/x", "/grodata/b:/srv//x/"], G)
+    assert len(plan) == 1 and len(errors) == 1 and "target /srv/x is listed twice" in errors[0]
+
+
+def test_duplicate_source():
+    plan, errors = binds.parse(["mysql", "/grodata/mysql:/srv/mysql"], G)
+    assert plan == [Bind("/grodata/mysql", "/var/lib/mysql")]
+    assert errors == ["source /grodata/mysql is listed twice "
+                      "(/grodata/mysql:/var/lib/mysql, /grodata/mysql:/srv/mysql)"]
+
+
+def test_same_item_twice():
+    plan, errors = binds.parse(["mysql", "mysql"], G)
+    assert len(plan) == 1
+    assert errors == ["target /var/lib/mysql is listed twice "
+                      "(/grodata/mysql:/var/lib/mysql, /grodata/mysql:/var/lib/mysql)"]
+
+
+@pytest.mark.parametrize("item", ["grodata/a:/var/lib/a", "/grodata/a:var/lib/a",
+                                  "./a:/var/lib/a"])
+def test_relative_paths(item):
+    [error] = errs([item])
+    assert error.startswith(repr(item) + ": ")
+    assert "is not an absolute path" in error
+
+
+@pytest.mark.parametrize("item", ["/grodata/../etc:/var/lib/etc", "/grodata/a:/var/lib/../../etc"])
+def test_dotdot_in_paths(item):
+    [error] = errs([item])
+    assert "contains '..'" in error
+
+
+@pytest.mark.parametrize("item", ["..", ".", "a/b", "/grodata/a"])
+def test_bare_item_that_is_not_a_name(item):
+    assert errs([item]) == ["%r is neither a name nor source:target" % item]
+
+
+@pytest.mark.parametrize("item", [":/var/lib/a", "/grodata/a:", ":"])
+def test_source_or_target_missing(item):
+    assert errs([item]) == ["%r needs both source and target" % item]
+
+
+def test_more_than_one_colon():
+    assert errs(["/grodata/a:/b:/c"]) == ["'/grodata/a:/b:/c' has more than one ':'"]
+
+
+@pytest.mark.parametrize("items", [[], ()])
+def test_empty_list(items):
+    assert binds.parse(items, G) == ([], ["empty: give at least one name or source:target"])
+
+
+def test_all_errors_collected_and_good_binds_kept():
+    plan, errors = binds.parse(["mysql", "/srv/x:/y", "..", "redis", "/grodata/z:/grodata/q",
+                                "mysql"], G)
+    assert plan == [Bind("/grodata/mysql", "/var/lib/mysql"), Bind("/grodata/redis", "/var/lib/redis")]
+    assert len(errors) == 4
+
+
+def test_nested_targets_parent_first():
+    plan = ok(["/grodata/inner:/srv/www/data/inner", "/grodata/data:/srv/www/data",
+               "/grodata/www:/srv/www"])
+    assert [b.target for b in plan] == ["/srv/www", "/srv/www/data", "/srv/www/data/inner"]
+
+
+def test_order_stable_among_equal_depth():
+    names = ["redis", "mysql", "gromox", "grommunio-web", "a", "zz"]
+    assert [b.target for b in ok(names)] == ["/var/lib/" + n for n in names]
+
+
+def test_nested_target_under_bare_name_target():
+    plan = ok(["/grodata/sessions:/var/lib/grommunio-web/sessions", "grommunio-web", "mysql"])
+    targets = [b.target for b in plan]
+    # The nested target moves right behind its parent; the rest keep their order.
+    assert targets == ["/var/lib/grommunio-web", "/var/lib/grommunio-web/sessions", "/var/lib/mysql"]
+
+
+def test_ordered_every_parent_before_child():
+    plan = ok(["/grodata/1:/a/b/c/d", "/grodata/2:/x", "/grodata/3:/a/b", "/grodata/4:/a/b/c",
+               "/grodata/5:/a"])
+    targets = [b.target for b in plan]
+    for i, child in enumerate(targets):
+        for parent in targets[i + 1:]:
+            assert not child.startswith(parent + "/"), targets
+
+
+# -- Deadline -----------------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def test_deadline_counts_down():
+    clock = FakeClock()
+    d = Deadline(10, clock)
+    assert d.remaining() == 10 and not d.expired()
+    clock.advance(4)
+    assert d.remaining() == 6
+    clock.advance(6)
+    assert d.remaining() == 0 and d.expired()
+    clock.advance(5)
+    assert d.remaining() == 0 and d.expired()
+
+
+def test_deadline_negative_is_already_expired():
+    d = Deadline(-3, FakeClock())
+    assert d.remaining() == 0 and d.expired()
+
+
+def test_child_never_outlives_parent():
+    clock = FakeClock()
+    parent = Deadline(10, clock)
+    assert parent.child(100).remaining() == 10
+    assert parent.child(3).remaining() == 3
+    assert parent.child().remaining() == 10
+    assert parent.child(reserve=2).remaining() == 8
+    assert parent.child(9, reserve=2).remaining() == 8
+    assert parent.child(reserve=20).remaining() == 0
+    clock.advance(7)
+    child = parent.child(5)
+    assert child.remaining() == 3
+    assert child.clock is clock
+
+
+def test_fraction():
+    clock = FakeClock()
+    parent = Deadline(10, clock)
+    clock.advance(2)
+    assert parent.fraction(0.5).remaining() == 4
+    assert parent.fraction(1).remaining() == 8
+    assert parent.fraction(0).expired()
+
+
+def test_deadline_repr():
+    assert repr(Deadline(1.5, FakeClock())) == "Deadline(1.500s left)"
+
+
+def test_deadline_default_clock_is_monotonic():
+    d = Deadline(60)
+    assert 59 < d.remaining() <= 60
+
+
+@pytest.mark.parametrize("budget,reserve", [(0, 0.2), (1, 0.2), (2, 0.2), (5, 0.5), (20, 2.0),
+                                            (60, 2.0), (3600, 2.0)])
+def test_reserve_for(budget, reserve):
+    assert reserve_for(budget) == pytest.approx(reserve)

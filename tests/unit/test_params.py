@@ -1,0 +1,351 @@
+"""grommunio_ocf.params: types, defaults, validators, parse() and worst()."""
+
+import pytest
+
+from grommunio_ocf.params import (BOOLEAN, INTEGER, LIST, PATH, PORT, STRING, Param, Problem,
+                                  parse, split_list, worst)
+from grommunio_ocf.status import Status
+
+
+def env(**params):
+    return {"OCF_RESKEY_" + k: v for k, v in params.items()}
+
+
+def parse_one(param, text):
+    """Parse a single param set to ``text`` (None: unset)."""
+    environ = {} if text is None else env(**{param.name: text})
+    values, problems = parse([param], environ)
+    return values[param.name], problems
+
+
+# -- types ----------------------------------------------------------------------
+
+def test_string_is_kept_verbatim():
+    assert STRING.convert("  a b, c ") == "  a b, c "
+    assert STRING.convert("") == ""
+    assert STRING.xml_type == "string"
+
+
+@pytest.mark.parametrize("word", ["1", "true", "TRUE", "True", "yes", "YES", "Yes", "on", "ON",
+                                  "y", "Y", " yes ", "true\n"])
+def test_boolean_true_words(word):
+    assert BOOLEAN.convert(word) is True
+
+
+@pytest.mark.parametrize("word", ["0", "false", "FALSE", "False", "no", "NO", "No", "off", "OFF",
+                                  "Off", "n", "N", " off "])
+def test_boolean_false_words(word):
+    assert BOOLEAN.convert(word) is False
+
+
+@pytest.mark.parametrize("word", ["maybe", "", "2", "enabled", "truee", "yes please"])
+def test_boolean_bad_word_is_rejected(word):
+    with pytest.raises(ValueError, match="not a boolean"):
+        BOOLEAN.convert(word)
+
+
+def test_boolean_xml_type():
+    assert BOOLEAN.xml_type == "boolean"
+
+
+@pytest.mark.parametrize("text,value", [("0", 0), ("42", 42), ("-7", -7), (" 12 ", 12),
+                                        ("007", 7)])
+def test_integer_accepts_decimal(text, value):
+    assert INTEGER.convert(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.5", "0x10", "12a", "1e3"])
+def test_integer_rejects_non_decimal(text):
+    with pytest.raises(ValueError, match="not an integer"):
+        INTEGER.convert(text)
+
+
+@pytest.mark.parametrize("text,value", [("1", 1), ("80", 80), ("65535", 65535), (" 443 ", 443)])
+def test_port_in_range(text, value):
+    assert PORT.convert(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "65536", "-1", "100000"])
+def test_port_out_of_range(text):
+    with pytest.raises(ValueError, match=r"not a port \(1-65535\)"):
+        PORT.convert(text)
+
+
+def test_port_not_a_number():
+    with pytest.raises(ValueError, match="not an integer"):
+        PORT.convert("http")
+
+
+def test_port_is_an_integer_in_metadata():
+    assert PORT.xml_type == "integer"
+
+
+@pytest.mark.parametrize("text,value", [
+    ("/grodata", "/grodata"),
+    ("/", "/"),
+    ("/grodata/", "/grodata"),
+    ("//grodata//mysql/", "/grodata/mysql"),
+    ("/grodata/./mysql/.", "/grodata/mysql"),
+    ("/a b/c", "/a b/c"),
+])
+def test_path_absolute_and_normalised(text, value):
+    assert PATH.convert(text) == value
+
+
+@pytest.mark.parametrize("text", ["grodata", "./grodata", "grodata/mysql", "~/x", " /grodata"])
+def test_path_relative_is_rejected(text):
+    with pytest.raises(ValueError, match="not an absolute path"):
+        PATH.convert(text)
+
+
+@pytest.mark.parametrize("text", ["/grodata/../etc", "/..", "/a/b/.."])
+def test_path_dotdot_is_rejected(text):
+    with pytest.raises(ValueError, match=r"contains '\.\.'"):
+        PATH.convert(text)
+
+
+@pytest.mark.parametrize("text", ["/a\nb", "/a\0b"])
+def test_path_nul_or_newline_is_rejected(text):
+    with pytest.raises(ValueError, match="NUL or newline"):
+        PATH.convert(text)
+
+
+def test_path_empty_means_none():
+    assert PATH.convert("") is None
+    assert PATH.xml_type == "string"
+
+
+@pytest.mark.parametrize("text,items", [
+    ("a b c", ("a", "b", "c")),
+    ("a,b,c", ("a", "b", "c")),
+    ("a, b ,c", ("a", "b", "c")),
+    ("  a\tb\n c  ", ("a", "b", "c")),
+    (",,a,,  ,b,", ("a", "b")),
+    ("", ()),
+    (" , ", ()),
+    ("/g/x:/var/lib/x", ("/g/x:/var/lib/x",)),
+])
+def test_list_splits_on_whitespace_and_commas(text, items):
+    assert LIST.convert(text) == items
+    assert split_list(text) == items
+
+
+def test_list_is_a_string_in_metadata():
+    assert LIST.xml_type == "string"
+
+
+# -- Param spec -----------------------------------------------------------------
+
+def test_required_param_cannot_have_default():
+    with pytest.raises(TypeError, match="required"):
+        Param("x", STRING, "d", shortdesc="x", required=True)
+
+
+def test_longdesc_defaults_to_shortdesc():
+    assert Param("x", shortdesc="short").longdesc == "short"
+    assert Param("x", shortdesc="short", longdesc="long").longdesc == "long"
+
+
+def test_error_status_is_a_status():
+    param = Param("x", shortdesc="x", error_status=5)
+    assert param.error_status is Status.ERR_INSTALLED
+    assert Param("y", shortdesc="y").error_status is Status.ERR_CONFIGURED
+
+
+# -- parse(): defaults -----------------------------------------------------------
+
+@pytest.mark.parametrize("ptype,default,value", [
+    (STRING, "hello", "hello"),
+    (BOOLEAN, "yes", True),
+    (BOOLEAN, "off", False),
+    (INTEGER, "42", 42),
+    (PORT, "8080", 8080),
+    (PATH, "/grodata//x/", "/grodata/x"),
+    (PATH, "", None),
+    (LIST, "a, b c", ("a", "b", "c")),
+    (LIST, "", ()),
+])
+def test_default_is_converted_from_its_text(ptype, default, value):
+    param = Param("p", ptype, default, shortdesc="p")
+    got, problems = parse_one(param, None)
+    assert problems == []
+    assert got == value
+
+
+def test_default_goes_through_the_validator():
+    seen = []
+
+    def validator(value):
+        seen.append(value)
+        return value * 2
+
+    got, problems = parse_one(Param("n", INTEGER, "21", shortdesc="n", validator=validator), None)
+    assert (got, problems, seen) == (42, [], [21])
+
+
+def test_configured_value_overrides_default():
+    got, problems = parse_one(Param("n", INTEGER, "1", shortdesc="n"), "5")
+    assert (got, problems) == (5, [])
+
+
+def test_unset_optional_param_without_default_is_none_and_no_problem():
+    seen = []
+    param = Param("x", STRING, shortdesc="x", validator=lambda v: seen.append(v) or v)
+    got, problems = parse_one(param, None)
+    assert (got, problems, seen) == (None, [], [])
+
+
+def test_empty_string_is_a_value_not_unset():
+    got, problems = parse_one(Param("x", STRING, "default", shortdesc="x"), "")
+    assert (got, problems) == ("", [])
+
+
+def test_bad_default_is_reported_like_a_bad_value():
+    got, problems = parse_one(Param("n", INTEGER, "many", shortdesc="n"), None)
+    assert got is None
+    assert problems == [Problem(Status.ERR_CONFIGURED, "n: 'many' is not an integer")]
+
+
+# -- parse(): required, validators -----------------------------------------------
+
+def test_required_param_missing():
+    got, problems = parse_one(Param("ip", STRING, shortdesc="ip", required=True), None)
+    assert got is None
+    assert problems == [Problem(Status.ERR_CONFIGURED, "ip: required parameter is not set")]
+
+
+def test_required_param_missing_uses_error_status():
+    param = Param("ip", STRING, shortdesc="ip", required=True, error_status=Status.ERR_INSTALLED)
+    _, problems = parse_one(param, None)
+    assert [p.status for p in problems] == [Status.ERR_INSTALLED]
+
+
+def test_required_param_present():
+    got, problems = parse_one(Param("ip", STRING, shortdesc="ip", required=True), "10.0.0.1")
+    assert (got, problems) == ("10.0.0.1", [])
+
+
+def test_required_path_set_to_empty_is_reported_as_empty():
+    got, problems = parse_one(Param("dir", PATH, shortdesc="dir", required=True), "")
+    assert got is None
+    assert problems == [Problem(Status.ERR_CONFIGURED, "dir: required parameter is empty")]
+
+
+def test_validator_error_becomes_problem_with_param_name():
+    def even(value):
+        if value % 2:
+            raise ValueError("%d is odd" % value)
+        return value
+
+    got, problems = parse_one(Param("n", INTEGER, shortdesc="n", validator=even), "3")
+    assert got is None
+    assert problems == [Problem(Status.ERR_CONFIGURED, "n: 3 is odd")]
+
+
+def test_validator_may_normalise():
+    param = Param("s", STRING, shortdesc="s", validator=str.upper)
+    assert parse_one(param, "abc") == ("ABC", [])
+
+
+def test_validator_gets_converted_value():
+    seen = []
+    param = Param("l", LIST, shortdesc="l", validator=lambda v: seen.append(v) or v)
+    parse_one(param, "a,b")
+    assert seen == [("a", "b")]
+
+
+def test_validator_not_called_when_conversion_fails():
+    seen = []
+    param = Param("n", INTEGER, shortdesc="n", validator=lambda v: seen.append(v) or v)
+    _, problems = parse_one(param, "x")
+    assert seen == [] and len(problems) == 1
+
+
+def test_validator_error_uses_error_status():
+    def bad(value):
+        raise ValueError("nope")
+    param = Param("x", STRING, shortdesc="x", validator=bad, error_status=Status.ERR_PERM)
+    _, problems = parse_one(param, "v")
+    assert problems == [Problem(Status.ERR_PERM, "x: nope")]
+
+
+# -- parse(): collects everything --------------------------------------------------
+
+def test_parse_collects_all_problems_at_once():
+    params = [
+        Param("flag", BOOLEAN, "true", shortdesc="flag"),
+        Param("port", PORT, "80", shortdesc="port"),
+        Param("dir", PATH, "/srv", shortdesc="dir"),
+        Param("ip", STRING, shortdesc="ip", required=True),
+        Param("name", STRING, "ok", shortdesc="name"),
+    ]
+    values, problems = parse(params, env(flag="perhaps", port="0", dir="srv"))
+    assert [p.text.split(":")[0] for p in problems] == ["flag", "port", "dir", "ip"]
+    assert all(p.status is Status.ERR_CONFIGURED for p in problems)
+    assert values.flag is None and values.port is None and values.dir is None and values.ip is None
+    assert values.name == "ok"
+
+
+def test_parse_returns_values_by_attribute_and_name():
+    params = [Param("a", INTEGER, "1", shortdesc="a"), Param("b", STRING, "x", shortdesc="b")]
+    values, problems = parse(params, env(b="y"))
+    assert problems == []
+    assert values.a == 1 and values["a"] == 1
+    assert values.b == "y" and values["b"] == "y"
+    assert "Values(" in repr(values)
+
+
+def test_parse_ignores_unknown_reskeys():
+    values, problems = parse([Param("a", shortdesc="a")], env(a="1", other="2"))
+    assert problems == [] and values.a == "1"
+    with pytest.raises(AttributeError):
+        values.other
+
+
+def test_parse_reads_only_ocf_reskey_variables():
+    values, _ = parse([Param("a", STRING, "default", shortdesc="a")], {"a": "plain"})
+    assert values.a == "default"
+
+
+def test_problem_equality_and_repr():
+    assert Problem(6, "x") == Problem(Status.ERR_CONFIGURED, "x")
+    assert Problem(6, "x") != Problem(5, "x")
+    assert Problem(6, "x") != "x"
+    assert repr(Problem(6, "x")) == "Problem(OCF_ERR_CONFIGURED, 'x')"
+
+
+# -- worst() ------------------------------------------------------------------------
+
+def problems_of(*codes):
+    return [Problem(code, "p%d" % i) for i, code in enumerate(codes)]
+
+
+@pytest.mark.parametrize("codes,expected", [
+    ((Status.ERR_INSTALLED, Status.ERR_CONFIGURED), Status.ERR_CONFIGURED),
+    ((Status.ERR_CONFIGURED, Status.ERR_INSTALLED), Status.ERR_CONFIGURED),
+    ((Status.ERR_GENERIC, Status.ERR_PERM, Status.ERR_INSTALLED), Status.ERR_INSTALLED),
+    ((Status.ERR_GENERIC, Status.ERR_PERM), Status.ERR_PERM),
+    ((Status.ERR_GENERIC, Status.ERR_ARGS), Status.ERR_ARGS),
+    ((Status.ERR_ARGS, Status.ERR_PERM), Status.ERR_PERM),
+    ((Status.ERR_GENERIC,), Status.ERR_GENERIC),
+    ((Status.ERR_INSTALLED,), Status.ERR_INSTALLED),
+    ((Status.ERR_GENERIC, Status.ERR_CONFIGURED, Status.ERR_GENERIC), Status.ERR_CONFIGURED),
+])
+def test_worst_ranking(codes, expected):
+    assert worst(problems_of(*codes)) is expected
+
+
+def test_worst_full_ranking_order():
+    ranking = [Status.ERR_CONFIGURED, Status.ERR_INSTALLED, Status.ERR_PERM, Status.ERR_ARGS,
+               Status.ERR_GENERIC]
+    for i, status in enumerate(ranking):
+        assert worst(problems_of(*ranking[i:])) is status
+        assert worst(problems_of(*reversed(ranking[i:]))) is status
+
+
+def test_worst_of_unranked_status_is_the_first():
+    assert worst(problems_of(Status.NOT_RUNNING, Status.FAILED_PROMOTED)) is Status.NOT_RUNNING
+
+
+def test_worst_of_ranked_beats_unranked():
+    assert worst(problems_of(Status.NOT_RUNNING, Status.ERR_GENERIC)) is Status.ERR_GENERIC
