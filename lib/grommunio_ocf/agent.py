@@ -187,27 +187,10 @@ def run(agent_cls, argv=None, environ=None, stdout=None, stderr=None):
     verbose = len(words) < len(argv) - 1 or _isatty(stdout)
     action = words[0] if words else None
     log = Log(agent_cls.name, environ.get("OCF_RESOURCE_INSTANCE"), environ, stderr)
-
-    if action in ("meta-data", "meta_data"):
-        from .metadata import render
-        stdout.write(render(agent_cls))
-        return Status.SUCCESS
-    if action in ("usage", "help", "--help", "-h"):
-        stdout.write(usage(agent_cls))
-        return Status.SUCCESS
-    if action is None or len(words) > 1:
-        stderr.write(usage(agent_cls))
-        log.exit_reason("expected exactly one action, got %r" % (" ".join(words) or "none"))
-        return Status.ERR_ARGS
-    if not agent_cls.implements(action):
-        log.exit_reason("%s does not implement the %r action" % (agent_cls.name, action))
-        return Status.ERR_UNIMPLEMENTED
-
-    op = Operation(action, environ, agent_cls.default_timeout(action), verbose, stdout)
     try:
-        return _dispatch(agent_cls(log), action, op, environ, log)
+        return _run(agent_cls, action, words, verbose, environ, stdout, stderr, log)
     except OCFError as exc:
-        log.error("%s: %s" % (action, exc.reason))
+        log.error("%s: %s" % (action or "usage", exc.reason))
         log.exit_reason(exc.reason)
         return exc.status
     except Exception as exc:  # the cluster gets a code and a line, never a traceback
@@ -219,10 +202,27 @@ def run(agent_cls, argv=None, environ=None, stdout=None, stderr=None):
         return Status.ERR_GENERIC
 
 
+def _run(agent_cls, action, words, verbose, environ, stdout, stderr, log):
+    if action in ("meta-data", "meta_data"):
+        from .metadata import render
+        stdout.write(render(agent_cls))
+        return Status.SUCCESS
+    if action in ("usage", "help", "--help", "-h"):
+        stdout.write(usage(agent_cls))
+        return Status.SUCCESS
+    if action is None or len(words) > 1:
+        stderr.write(usage(agent_cls))
+        raise OCFError(Status.ERR_ARGS, "expected exactly one action, got %r" % (" ".join(words) or "none"))
+    if not agent_cls.implements(action):
+        log.exit_reason("%s does not implement the %r action" % (agent_cls.name, action))
+        return Status.ERR_UNIMPLEMENTED
+    op = Operation(action, environ, agent_cls.default_timeout(action), verbose, stdout)
+    return _dispatch(agent_cls(log), action, op, environ, log)
+
+
 def _dispatch(agent, action, op, environ, log):
     values, problems = parse(agent.params, environ)
     problems.extend(agent.derive(values))
-    op.depth = 0
     if METHODS[action] == "monitor":
         try:
             op.depth = op.check_level(agent.check_levels)
@@ -230,17 +230,16 @@ def _dispatch(agent, action, op, environ, log):
             problems.append(Problem(exc.status, exc.reason))
     if action == "stop" and problems:
         # Pacemaker stops a resource after a failed validation, and a failed
-        # stop escalates to fencing.  Nothing can have been started with
-        # parameters that do not parse, so there is nothing to stop.
+        # stop escalates to fencing.  Start refuses these parameters, so no
+        # start can have made anything with them: there is nothing to stop.
         log.warning("stop with invalid parameters (%s): nothing was started with them, "
                     "nothing to stop" % "; ".join(p.text for p in problems))
         return Status.SUCCESS
-    if action in ("validate-all", "start"):
-        problems = problems + list(agent.check(values, op) if not problems else ())
+    if not problems and action in ("validate-all", "start"):
+        problems.extend(agent.check(values, op))
     if problems:
         raise OCFError(worst(problems), "; ".join(p.text for p in problems))
-    method = getattr(agent, METHODS[action])
-    result = method(values, op)
+    result = getattr(agent, METHODS[action])(values, op)
     return Status.SUCCESS if result is None else Status(result)
 
 
