@@ -49,10 +49,12 @@ def needs_root():
 
 
 class Result:
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
+    """What one agent run gave: exit code, output, and its exit reason(s)."""
+
+    def __init__(self, rc, stdout, stderr):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
 
     @property
     def reasons(self):
@@ -78,7 +80,7 @@ def run_agent(path, action, params=None, env=None, args=(), timeout=60):
     environ.update(env or {})
     proc = subprocess.run([path, action, *args], env=environ, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
-    result = Result(proc)
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

@@ -9,27 +9,9 @@ from grommunio_ocf.agent import Action, Agent, Operation, run
 from grommunio_ocf.params import BOOLEAN, INTEGER, PORT, STRING, Param, Problem
 from grommunio_ocf.status import OCFError, Status
 
+from conftest import Result
+
 BASE_ENV = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "r1", "HA_LOGFACILITY": "none"}
-
-
-class Outcome:
-    def __init__(self, rc, stdout, stderr):
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    @property
-    def reasons(self):
-        return [line[len("ocf-exit-reason:"):] for line in self.stderr.splitlines()
-                if line.startswith("ocf-exit-reason:")]
-
-    @property
-    def reason(self):
-        assert len(self.reasons) <= 1, self.reasons
-        return self.reasons[0] if self.reasons else None
-
-    def __repr__(self):
-        return "Outcome(rc=%r, stdout=%r, stderr=%r)" % (self.rc, self.stdout, self.stderr)
 
 
 def call(agent_cls, *words, params=None, env=None):
@@ -39,7 +21,7 @@ def call(agent_cls, *words, params=None, env=None):
     out, err = io.StringIO(), io.StringIO()
     rc = run(agent_cls, argv=[agent_cls.name or "agent", *words], environ=environ,
              stdout=out, stderr=err)
-    return Outcome(rc, out.getvalue(), err.getvalue())
+    return Result(rc, out.getvalue(), err.getvalue())
 
 
 class Recorder(Agent):
