@@ -12,7 +12,7 @@ import sys
 
 from .deadline import Deadline, reserve_for
 from .log import Log
-from .params import Problem, parse, worst
+from .params import Problem, parse, unknown, worst
 from .status import OCFError, Status
 
 # Action name on the command line -> method name on the agent.
@@ -235,8 +235,12 @@ def _dispatch(agent, action, op, environ, log):
         log.warning("stop with invalid parameters (%s): nothing was started with them, "
                     "nothing to stop" % "; ".join(p.text for p in problems))
         return Status.SUCCESS
-    if not problems and action in ("validate-all", "start"):
-        problems.extend(agent.check(values, op))
+    if action in ("validate-all", "start"):
+        extra = unknown(agent.params, environ)
+        if extra:  # a warning, not an error: an older agent may meet a newer CIB
+            log.warning("ignoring unknown parameters: %s" % ", ".join(extra))
+        if not problems:
+            problems.extend(agent.check(values, op))
     if problems:
         raise OCFError(worst(problems), "; ".join(p.text for p in problems))
     result = getattr(agent, METHODS[action])(values, op)

@@ -192,6 +192,19 @@ def parse(params, environ):
     return Values(values), problems
 
 
+# OCF_RESKEY_* names Pacemaker itself passes to every action.
+_PACEMAKER_KEYS = ("CRM_meta_", "crm_feature_set", "OCF_CHECK_LEVEL")
+
+
+def unknown(params, environ):
+    """``OCF_RESKEY_*`` names that are no parameter of the agent (typos)."""
+    known = {p.name for p in params}
+    prefix = "OCF_RESKEY_"
+    return sorted(key[len(prefix):] for key in environ
+                  if key.startswith(prefix) and key[len(prefix):] not in known
+                  and not key[len(prefix):].startswith(_PACEMAKER_KEYS))
+
+
 # Which exit code wins when problems of several kinds come together: a wrong
 # configuration is wrong on every node, so it outranks a node-local defect.
 _SEVERITY = (Status.ERR_CONFIGURED, Status.ERR_INSTALLED, Status.ERR_PERM, Status.ERR_ARGS,

@@ -552,3 +552,18 @@ def test_derive_problems_fail_monitor():
     result = call(Checks, "monitor", params={"a": "9"})
     assert result.rc == 6
     assert result.reason == "a must not exceed b; b must be at least a"
+
+
+def test_unknown_parameters_are_a_warning_at_validate_and_start():
+    class A(Agent):
+        name = "a"
+        params = (Param("known", STRING, "", shortdesc="k"),)
+
+        def start(self, v, op):
+            return Status.SUCCESS
+
+    r = call(A, "validate-all", params={"knwon": "x", "CRM_meta_timeout": "20000",
+                                        "crm_feature_set": "3.16.2"})
+    assert r.rc == 0 and r.reason is None
+    assert "ignoring unknown parameters: knwon" in r.stderr
+    assert "CRM_meta" not in r.stderr and "crm_feature_set" not in r.stderr
