@@ -15,6 +15,7 @@ from .mounts import MountTable, unmount
 
 MAX_STACK = 16  # over-mounts removed per target before giving up on it
 POLL = 0.1
+NO_HOLDER_WAIT = 1.0  # seconds a signal phase waits when it found nobody to signal
 
 
 class Released:
@@ -65,18 +66,25 @@ def _attempt(targets, result):
     return busy
 
 
-def _signal_holders(busy, signum, log):
+def _holders(busy):
+    """``{target: {pid: (command, [what])}}`` for the busy targets."""
     table = MountTable.read()
-    pids = set()
+    found = {}
     for target in busy:
         mount = table.at(target)
-        if mount is None:
-            continue
-        found = holders.find(target, mount.st_dev)
+        if mount is not None:
+            found[target] = holders.find(target, mount.st_dev)
+    return found
+
+
+def _signal_holders(busy, signum, log):
+    """Signal every holder of a busy target; returns how many were signalled."""
+    pids = set()
+    for target, found in _holders(busy).items():
         if found:
             log.warning("%s busy: sending %s to %s" % (target, signum.name, holders.describe(found)))
             pids.update(found)
-    holders.signal_all(sorted(pids), signum)
+    return len(holders.signal_all(sorted(pids), signum))
 
 
 def _wait(busy, phase, result, sleep):
@@ -93,7 +101,10 @@ def release(targets, deadline, log, kill=True, lazy=True, sleep=time.sleep):
     if busy and kill:
         for signum, share in ((holders.TERM, 0.5), (holders.KILL, 0.7)):
             phase = deadline.fraction(share)
-            _signal_holders(busy, signum, log)
+            if not _signal_holders(busy, signum, log):
+                # No process to wait for (a mount below the target, a kernel
+                # user): give it a moment, not the whole phase.
+                phase = phase.child(NO_HOLDER_WAIT)
             busy = _wait(_attempt(busy, result), phase, result, sleep)
             if not busy:
                 break
@@ -107,7 +118,8 @@ def release(targets, deadline, log, kill=True, lazy=True, sleep=time.sleep):
             result.lazy.append(target)
             log.warning("%s still busy: detached it (lazy unmount)" % target)
         else:
-            result.failed[target] = "busy"
+            found = _holders([target]).get(target)
+            result.failed[target] = "busy" + (" (%s)" % holders.describe(found) if found else "")
     _hidden(targets, result)
     return result
 
@@ -124,5 +136,6 @@ def _hidden(targets, result):
         mount = table.at(target)
         if mount is not None and target not in result.failed:
             cover = table.covering(mount)
-            where = cover.point if cover is not None else target
-            result.failed[target] = "still mounted, hidden under a mount on %s (not ours)" % where
+            result.failed[target] = ("still mounted after unmount" if cover is None else
+                                     "still mounted, hidden under a mount on %s (not ours)"
+                                     % cover.point)

@@ -245,10 +245,20 @@ def test_persistent_ebusy_stays_within_deadline(kernel, clock):
     assert clock.now < 10.0
 
 
+def test_busy_without_holders_does_not_wait_out_the_phases(kernel, clock):
+    # Busy for a reason no process explains (a mount below it): each signal
+    # phase waits a moment, not half the budget.
+    kernel.add("/t", busy="always", pids=())
+    result, _ = run_release(["/t"], clock, budget=60.0)
+    assert result.lazy == ["/t"]
+    assert clock.now <= 2 * 1.0 + 0.2
+
+
 def test_persistent_ebusy_without_lazy_fails(kernel, clock):
     kernel.add("/t", busy="always")
     result, _ = run_release(["/t"], clock, lazy=False)
-    assert result.failed == {"/t": "busy"}
+    # The reason names who still holds it, for the admin reading crm_mon.
+    assert result.failed == {"/t": "busy (holder[4242] (cwd))"}
     assert result.lazy == [] and not result.ok
     assert kernel.ladder() == ["plain", "SIGTERM", "SIGKILL"]
     assert kernel.layers["/t"] == 1
@@ -266,7 +276,7 @@ def test_persistent_ebusy_without_kill_goes_straight_to_lazy(kernel, clock):
 def test_persistent_ebusy_without_kill_or_lazy_fails_at_once(kernel, clock):
     kernel.add("/t", busy="always")
     result, _ = run_release(["/t"], clock, kill=False, lazy=False)
-    assert result.failed == {"/t": "busy"} and result.lazy == []
+    assert result.failed == {"/t": "busy (holder[4242] (cwd))"} and result.lazy == []
     assert kernel.ladder() == ["plain"]
 
 
