@@ -41,6 +41,9 @@ BIND_FLAGS = {
 }
 
 
+_OCTAL = frozenset("01234567")
+
+
 def unescape(field):
     r"""Undo mountinfo's octal escapes (``\040`` for a space, ``\134`` for ``\``)."""
     if "\\" not in field:
@@ -48,7 +51,7 @@ def unescape(field):
     out = []
     i = 0
     while i < len(field):
-        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1:i + 4].isdigit():
+        if field[i] == "\\" and i + 4 <= len(field) and all(c in _OCTAL for c in field[i + 1:i + 4]):
             out.append(chr(int(field[i + 1:i + 4], 8)))
             i += 4
         else:
@@ -114,8 +117,9 @@ class MountTable:
 
     def __init__(self, mounts):
         self.mounts = list(mounts)
-        # The mount visible at a point is the last one mounted there: an
-        # over-mount comes after the mount it covers in mountinfo.
+        # The last mount made at a point is the top of the stack there (an
+        # over-mount follows the mount it covers in mountinfo); the stack
+        # itself may be covered from above: see covering().
         self.top = {}
         self.by_id = {}
         self._covering = {}  # mount id -> covering mount or None (memo)
@@ -176,7 +180,7 @@ class MountTable:
     def is_own_filesystem(self, path):
         """``path`` is a mount point whose device differs from its parent's."""
         mount = self.at(path)
-        if mount is None:
+        if mount is None or self.covering(mount) is not None:
             return False
         if path == "/":
             return True
