@@ -24,6 +24,14 @@ def params_for(s, names, **extra):
     return p
 
 
+def start_seed(s, agent):
+    """Make the seven seed sources, start the agent on them; the parameters."""
+    s.sources(*SEED)
+    p = params_for(s, SEED)
+    assert agent(AGENT, "start", p).rc == 0
+    return p
+
+
 def assert_bound(s, name, source=None):
     """The visible mount at the target comes from ``source`` (default grodata/<name>)."""
     source = source or name
@@ -106,9 +114,7 @@ def test_cycle_seed_names(scratch, agent):
 
 def test_start_twice_is_idempotent(scratch, agent):
     s = scratch
-    s.sources(*SEED)
-    p = params_for(s, SEED)
-    assert agent(AGENT, "start", p).rc == 0
+    p = start_seed(s, agent)
     before = [m["line"] for m in mountinfo()]
     r = agent(AGENT, "start", p)
     assert r.rc == 0, r
@@ -152,9 +158,7 @@ def test_wrong_source(scratch, agent, where):
 
 def test_partial_state(scratch, agent):
     s = scratch
-    s.sources(*SEED)
-    p = params_for(s, SEED)
-    assert agent(AGENT, "start", p).rc == 0
+    p = start_seed(s, agent)
     sh("umount", s.tgt("redis"))
     r = agent(AGENT, "monitor", p, env={"OCF_RESKEY_CRM_meta_interval": "20000"})
     assert r.rc == 1, r
@@ -502,9 +506,7 @@ def test_missing_source_is_not_installed(scratch, agent):
 
 def test_monitor_verbose_one_line_per_target(scratch, agent):
     s = scratch
-    s.sources(*SEED)
-    p = params_for(s, SEED)
-    assert agent(AGENT, "start", p).rc == 0
+    p = start_seed(s, agent)
     sh("umount", s.tgt("gromox"))
     r = agent(AGENT, "monitor", p, args=("--verbose",))
     assert r.rc == 1
