@@ -5,7 +5,7 @@ checked the same way for every action, including ``stop`` and probes.
 """
 
 from .mounts import is_under
-from .params import _path
+from .params import absolute_path
 
 DEFAULT_TARGET_DIR = "/var/lib"
 
@@ -36,7 +36,7 @@ def _item(item, grodata):
         if ":" in target:
             raise ValueError("%r has more than one ':'" % item)
         try:
-            source, target = _path(source), _path(target)
+            source, target = absolute_path(source), absolute_path(target)
         except ValueError as exc:
             raise ValueError("%r: %s" % (item, exc)) from None
         if source is None or target is None:

@@ -61,7 +61,7 @@ def _port(text):
     return port
 
 
-def _path(text):
+def absolute_path(text):
     """An absolute path, normalised; empty means "not set" (``None``)."""
     if text == "":
         return None
@@ -84,7 +84,7 @@ STRING = ParamType("string", "string", _string)
 BOOLEAN = ParamType("boolean", "boolean", _boolean)
 INTEGER = ParamType("integer", "integer", _integer)
 PORT = ParamType("port", "integer", _port)
-PATH = ParamType("path", "string", _path)
+PATH = ParamType("path", "string", absolute_path)
 LIST = ParamType("list", "string", split_list)
 
 
