@@ -19,7 +19,9 @@ AGENTS_DIR = os.path.join(TOP, "agents")
 METADATA_DIR = os.path.join(TOP, "metadata")
 PROMOTABLE = os.path.join(TOP, "tests", "support", "agents", "promotable-dummy")
 DTD_PATH = "/usr/share/resource-agents/ra-api-1.dtd"
-RNG_PATH = "/work/shared/ocf-1.1/ra-api.rng"
+# The OCF 1.1 schema comes with the project's shared/ folder, which sits next
+# to every checkout (the work tree and CI's fresh clone alike).
+RNG_PATH = os.path.join(os.path.dirname(TOP), "shared", "ocf-1.1", "ra-api.rng")
 DOCTYPE = '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">'
 DTD_ACTION_NAMES = {"start", "stop", "recover", "monitor", "restart", "migrate_to", "migrate_from",
                     "promote", "demote", "notify", "status", "reload", "meta-data", "usage",
