@@ -30,11 +30,14 @@ class Released:
         return not self.failed
 
 
-def _unmount_stack(target):
-    """Unmount everything stacked on ``target``; True when nothing is left."""
+def _unmount_stack(target, lazy=False):
+    """Unmount everything stacked on ``target``; True when nothing is left.
+
+    False means EBUSY (which a lazy unmount never answers).
+    """
     for _ in range(MAX_STACK):
         try:
-            unmount(target)
+            unmount(target, lazy=lazy)
         except OSError as exc:
             if exc.errno in (errno.EINVAL, errno.ENOENT):  # not (or no longer) a mount point
                 return True
@@ -42,16 +45,6 @@ def _unmount_stack(target):
                 return False
             raise
     return False
-
-
-def _detach_stack(target):
-    for _ in range(MAX_STACK):
-        try:
-            unmount(target, lazy=True)
-        except OSError as exc:
-            if exc.errno in (errno.EINVAL, errno.ENOENT):
-                return
-            raise
 
 
 def _attempt(targets, result):
@@ -111,7 +104,7 @@ def release(targets, deadline, log, kill=True, lazy=True, sleep=time.sleep):
     for target in busy:
         if lazy:
             try:
-                _detach_stack(target)
+                _unmount_stack(target, lazy=True)
             except OSError as exc:
                 result.failed[target] = "lazy unmount failed: %s" % exc.strerror
                 continue
