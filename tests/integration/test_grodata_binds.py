@@ -311,15 +311,23 @@ def test_stop_kills_only_holders(scratch, agent):
         reap(cwd_holder, fd_holder, *bystanders)
 
 
+def start_with_cwd_holder(s, agent, names, **extra):
+    """Start binds for ``names`` and a process whose cwd is the first target."""
+    s.sources(*names)
+    p = params_for(s, names, CRM_meta_timeout="10000", **extra)
+    assert agent(AGENT, "start", p).rc == 0
+    proc = holder("cd %s && exec sleep 300" % s.tgt(names[0]))
+    if not wait_for(lambda: cwd_of(proc.pid) == s.tgt(names[0])):
+        reap(proc)
+        pytest.fail("holder never reached %s" % s.tgt(names[0]))
+    return p, proc
+
+
 def test_stop_busy_without_kill_or_lazy_fails(scratch, agent):
     s = scratch
-    s.sources("a", "b")
-    p = params_for(s, ("a", "b"), kill_holders="false", lazy_unmount="false",
-                   CRM_meta_timeout="10000")
-    assert agent(AGENT, "start", p).rc == 0
-    proc = holder("cd %s && exec sleep 300" % s.tgt("a"))
+    p, proc = start_with_cwd_holder(s, agent, ("a", "b"), kill_holders="false",
+                                    lazy_unmount="false")
     try:
-        assert wait_for(lambda: cwd_of(proc.pid) == s.tgt("a"))
         r = agent(AGENT, "stop", p)
         assert r.rc == 1, r
         assert s.tgt("a") in r.reason and "busy" in r.reason
@@ -335,12 +343,8 @@ def test_stop_busy_without_kill_or_lazy_fails(scratch, agent):
 
 def test_stop_busy_lazy_detaches(scratch, agent):
     s = scratch
-    s.sources("a")
-    p = params_for(s, ("a",), kill_holders="false", lazy_unmount="true", CRM_meta_timeout="10000")
-    assert agent(AGENT, "start", p).rc == 0
-    proc = holder("cd %s && exec sleep 300" % s.tgt("a"))
+    p, proc = start_with_cwd_holder(s, agent, ("a",), kill_holders="false", lazy_unmount="true")
     try:
-        assert wait_for(lambda: cwd_of(proc.pid) == s.tgt("a"))
         r = agent(AGENT, "stop", p)
         assert r.rc == 0, r
         assert top_mount(s.tgt("a")) is None
