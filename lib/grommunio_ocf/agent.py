@@ -123,6 +123,8 @@ class Agent:
     params = ()
     actions = ()           # Action entries for start/stop/monitor/... (metadata)
     check_levels = (0,)    # OCF_CHECK_LEVEL values monitor understands
+    # False: stop runs even with invalid parameters (it must not depend on them).
+    stop_needs_valid_params = True
 
     def __init__(self, log=None):
         self.log = log
@@ -231,10 +233,13 @@ def _dispatch(agent, action, op, environ, log):
     if action == "stop" and problems:
         # Pacemaker stops a resource after a failed validation, and a failed
         # stop escalates to fencing.  Start refuses these parameters, so no
-        # start can have made anything with them: there is nothing to stop.
-        log.warning("stop with invalid parameters (%s): nothing was started with them, "
-                    "nothing to stop" % "; ".join(p.text for p in problems))
-        return Status.SUCCESS
+        # start can have made anything with them: there is nothing to stop
+        # -- unless the agent's stop does not depend on them at all.
+        log.warning("stop with invalid parameters (%s): nothing was started with them"
+                    % "; ".join(p.text for p in problems))
+        if agent.stop_needs_valid_params:
+            return Status.SUCCESS
+        problems = []
     if action in ("validate-all", "start"):
         extra = unknown(agent.params, environ)
         if extra:  # a warning, not an error: an older agent may meet a newer CIB

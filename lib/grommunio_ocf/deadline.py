@@ -12,11 +12,12 @@ import time
 class Deadline:
     """A point in monotonic time; ``remaining()`` counts down to it."""
 
-    __slots__ = ("end", "clock")
+    __slots__ = ("end", "clock", "total")
 
     def __init__(self, seconds, clock=time.monotonic):
         self.clock = clock
-        self.end = clock() + max(0.0, seconds)
+        self.total = max(0.0, seconds)  # what it started with, for messages
+        self.end = clock() + self.total
 
     def remaining(self):
         return max(0.0, self.end - self.clock())

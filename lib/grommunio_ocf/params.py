@@ -61,6 +61,25 @@ def _port(text):
     return port
 
 
+def _seconds(text):
+    # Pacemaker's own duration forms for the common cases: 5, 2.5, 5s, 500ms.
+    word = text.strip().lower()
+    scale = 1.0
+    if word.endswith("ms"):
+        word, scale = word[:-2], 0.001
+    elif word.endswith("s"):
+        word = word[:-1]
+    digits = word.replace(".", "", 1)
+    if not (digits.isascii() and digits.isdigit()):  # float() would take "1e3", "inf", "nan"
+        raise ValueError("%r is not a duration (e.g. 5, 2.5s or 500ms)" % text)
+    value = float(word) * scale
+    if value <= 0:
+        raise ValueError("%r must be more than zero" % text)
+    if value > 86400:  # also keeps "9" * 400 (float infinity) out
+        raise ValueError("%r is more than a day" % text)
+    return value
+
+
 def absolute_path(text):
     """An absolute path, normalised; empty means "not set" (``None``)."""
     if text == "":
@@ -86,6 +105,7 @@ INTEGER = ParamType("integer", "integer", _integer)
 PORT = ParamType("port", "integer", _port)
 PATH = ParamType("path", "string", absolute_path)
 LIST = ParamType("list", "string", split_list)
+SECONDS = ParamType("seconds", "string", _seconds)
 
 
 class Param:

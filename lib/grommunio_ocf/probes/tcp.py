@@ -1,0 +1,8 @@
+"""TCP connect: proves a listener exists (a milter speaks only when spoken to)."""
+
+from . import connect
+
+
+def probe(address, deadline):
+    connect(address, deadline).close()
+    return "accepts connections"

@@ -1,0 +1,41 @@
+"""TLS for the probes: a client context and a handshake inside the deadline."""
+
+import socket
+import ssl
+
+from . import ProbeFailure, budget_text
+
+
+def context(verify):
+    """Verifying (system CAs and host name) or not.
+
+    Not verifying is the default of the agents' ``tls_verify``: the
+    certificate names the public host while the check dials localhost, and a
+    monitor that fails when a certificate expires would fail over a healthy
+    cluster for a renewal problem.
+    """
+    if verify:
+        return ssl.create_default_context()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def failure(exc, address, deadline):
+    """A TLS-layer exception as a ``ProbeFailure`` for ``address``."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ProbeFailure("TLS certificate of %s not accepted: %s (tls_verify=true)"
+                            % (address, exc.verify_message or exc.reason))
+    if isinstance(exc, socket.timeout):
+        return ProbeFailure("no TLS handshake within %s with %s" % (budget_text(deadline), address))
+    return ProbeFailure("TLS handshake with %s failed: %s" % (address, getattr(exc, "strerror", None) or exc))
+
+
+def wrap(ctx, sock, address, deadline):
+    """``sock`` after a TLS handshake, or ``ProbeFailure`` (and ``sock`` closed)."""
+    try:
+        return ctx.wrap_socket(sock, server_hostname=address.host)
+    except (ssl.SSLError, OSError) as exc:
+        sock.close()
+        raise failure(exc, address, deadline) from None

@@ -1,0 +1,510 @@
+"""grommunio_ocf.probes: the shared helpers and the SMTP, Redis, TCP and HTTP probes.
+
+Every probe talks to a tiny scripted server thread on 127.0.0.1 (port 0);
+time limits are small ``Deadline`` objects, so silence costs fractions of a
+second.  MariaDB has its own file (test_mysql_protocol.py).
+"""
+
+import http.server
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from grommunio_ocf import probes
+from grommunio_ocf.deadline import Deadline
+from grommunio_ocf.netaddr import Address, parse_url
+from grommunio_ocf.probes import (ProbeDegraded, ProbeFailure, budget_text, connect, quote,
+                                  read_line, seconds)
+from grommunio_ocf.probes import http as http_probe
+from grommunio_ocf.probes import redis, smtp, tcp
+
+HTTP = {"http": 80, "https": 443}
+
+
+class LineServer:
+    """Accepts one connection and runs ``script(sock, seen)`` in a thread."""
+
+    def __init__(self, script):
+        self.script = script
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(2.0)
+        self.address = Address("127.0.0.1", self.listener.getsockname()[1])
+        self.seen = {}
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            sock, _ = self.listener.accept()
+        except OSError as exc:
+            self.error = exc
+            return
+        with sock:
+            sock.settimeout(2.0)
+            try:
+                self.script(sock, self.seen)
+            except Exception as exc:  # noqa: BLE001 -- reported by finish()
+                self.error = exc
+
+    def finish(self):
+        self.thread.join(3.0)
+        assert not self.thread.is_alive(), "fake server still running"
+        self.listener.close()
+        if self.error is not None:
+            raise self.error
+        return self.seen
+
+
+@pytest.fixture
+def server():
+    made = []
+
+    def make(script):
+        made.append(LineServer(script))
+        return made[-1]
+
+    yield make
+    for srv in made:
+        srv.listener.close()
+        srv.thread.join(3.0)
+
+
+@pytest.fixture
+def refused_address():
+    """A port that refuses: bound, never listening."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    yield Address("127.0.0.1", holder.getsockname()[1])
+    holder.close()
+
+
+def read_until_close(sock):
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+    except OSError:
+        return data
+
+
+def greet(line):
+    """A server that sends ``line`` and records what the client says until it hangs up."""
+    def script(sock, seen):
+        sock.sendall(line)
+        seen["got"] = read_until_close(sock)
+    return script
+
+
+def silent(sock, seen):
+    seen["got"] = read_until_close(sock)
+
+
+def hang_up(sock, seen):
+    pass
+
+
+def fail_text(call):
+    with pytest.raises(ProbeFailure) as info:
+        call()
+    return str(info.value)
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def test_seconds_left_and_out_of_time():
+    assert 0.0 < seconds(Deadline(1.0)) <= 1.0
+    with pytest.raises(ProbeFailure, match="^out of time$"):
+        seconds(Deadline(0.0))
+
+
+@pytest.mark.parametrize("total,text", [(2.0, "2.0s"), (0.25, "0.2s"), (0.5, "0.5s"), (30, "30.0s")])
+def test_budget_text(total, text):
+    assert budget_text(Deadline(total)) == text
+
+
+@pytest.mark.parametrize("text,quoted", [
+    ("* OK ready", "'* OK ready'"),
+    ("  421   too\tbusy  ", "'421 too busy'"),
+    ("x" * 60, repr("x" * 60)),
+    ("x" * 61, repr("x" * 57 + "...")),
+    ("it's", '"it\'s"'),
+])
+def test_quote(text, quoted):
+    assert quote(text) == quoted
+
+
+def test_quote_custom_limit():
+    assert quote("abcdefghij", 8) == "'abcde...'"
+
+
+def test_probe_exceptions_are_distinct():
+    assert not issubclass(ProbeDegraded, ProbeFailure)
+    assert not issubclass(ProbeFailure, ProbeDegraded)
+
+
+@pytest.mark.parametrize("exc,message", [
+    (ConnectionRefusedError(111, "Connection refused"), "connection refused by db:1"),
+    (socket.timeout("timed out"), "no connection within 0.5s to db:1"),
+    (socket.gaierror(-2, "Name or service not known"), "cannot resolve db: Name or service not known"),
+    (OSError(113, "No route to host"), "cannot connect to db:1: No route to host"),
+    (OSError("weird"), "cannot connect to db:1: weird"),
+])
+def test_connect_errors(mocker, exc, message):
+    mocker.patch.object(probes.socket, "create_connection", side_effect=exc)
+    assert fail_text(lambda: connect(Address("db", 1), Deadline(0.5))) == message
+
+
+def test_connect_uses_the_deadline_as_timeout(mocker):
+    fake = mocker.patch.object(probes.socket, "create_connection")
+    connect(Address("db", 1), Deadline(0.5))
+    args, kwargs = fake.call_args
+    assert args[0] == ("db", 1)
+    assert 0.0 < kwargs["timeout"] <= 0.5
+
+
+def test_connect_refused_for_real(refused_address):
+    assert fail_text(lambda: connect(refused_address, Deadline(0.5))) == (
+        "connection refused by %s" % refused_address)
+
+
+def test_connect_with_spent_deadline():
+    assert fail_text(lambda: connect(Address("127.0.0.1", 9), Deadline(0.0))) == "out of time"
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("chunks,line", [
+    ([b"220 ready\r\n"], "220 ready"),
+    ([b"220 ready\n"], "220 ready"),
+    ([b"22", b"0 re", b"ady\r\n"], "220 ready"),
+    ([b"first\r\nsecond\r\n"], "first"),
+    ([b"\r\n"], ""),
+    ([b"caf\xc3\xa9 \xff\r\n"], "caf\u00e9 \ufffd"),
+])
+def test_read_line(pair, chunks, line):
+    ours, theirs = pair
+    for chunk in chunks:
+        theirs.sendall(chunk)
+    assert read_line(ours, Deadline(0.5), "greeting", "peer") == line
+
+
+def test_read_line_closed(pair):
+    ours, theirs = pair
+    theirs.sendall(b"220 no line end")
+    theirs.close()
+    assert fail_text(lambda: read_line(ours, Deadline(0.5), "greeting", "peer")) == (
+        "peer closed the connection before the greeting")
+
+
+def test_read_line_silence(pair):
+    ours, _ = pair
+    started = time.monotonic()
+    text = fail_text(lambda: read_line(ours, Deadline(0.1), "greeting", "peer"))
+    assert text == "no greeting within 0.1s from peer"
+    assert time.monotonic() - started < 0.5
+
+
+def test_read_line_endless_line(pair):
+    ours, theirs = pair
+    theirs.sendall(b"x" * 200)
+    assert fail_text(lambda: read_line(ours, Deadline(0.5), "greeting", "peer", limit=100)) == (
+        "peer sent more than 100 bytes without a line end")
+
+
+# -- SMTP/LMTP greeting -----------------------------------------------------------------
+
+def test_smtp_220_is_healthy_and_says_quit(server):
+    srv = server(greet(b"220 mail.example.org LMTP gromox-delivery-queue ready\r\n"))
+    detail = smtp.probe(srv.address, Deadline(0.5))
+    assert detail == "'220 mail.example.org LMTP gromox-delivery-queue ready'"
+    assert srv.finish()["got"] == b"QUIT\r\n"
+
+
+def test_smtp_multiline_greeting_first_line_counts(server):
+    srv = server(greet(b"220-mail.example.org\r\n220 ready\r\n"))
+    assert smtp.probe(srv.address, Deadline(0.5)) == "'220-mail.example.org'"
+    srv.finish()
+
+
+@pytest.mark.parametrize("line,shown", [
+    (b"421 4.3.2 Service shutting down\r\n", "'421 4.3.2 Service shutting down'"),
+    (b"554 5.3.2 no service here\r\n", "'554 5.3.2 no service here'"),
+    (b"* OK IMAP ready\r\n", "'* OK IMAP ready'"),
+])
+def test_smtp_other_greeting_fails_quoting_it(server, line, shown):
+    srv = server(greet(line))
+    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.5)))
+    assert text == "%s greeted with %s, not 220" % (srv.address, shown)
+    srv.finish()
+
+
+def test_smtp_silence(server):
+    srv = server(silent)
+    started = time.monotonic()
+    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.2)))
+    assert time.monotonic() - started < 0.6
+    assert text == "no greeting within 0.2s from %s" % srv.address
+    srv.finish()
+
+
+def test_smtp_closed_without_greeting(server):
+    srv = server(hang_up)
+    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.5)))
+    assert text == "%s closed the connection before the greeting" % srv.address
+    srv.finish()
+
+
+def test_smtp_refused(refused_address):
+    text = fail_text(lambda: smtp.probe(refused_address, Deadline(0.5)))
+    assert text == "connection refused by %s" % refused_address
+
+
+def test_smtp_over_ipv6_loopback():
+    try:
+        listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        listener.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    listener.listen(1)
+
+    def serve():
+        sock, _ = listener.accept()
+        with sock:
+            sock.sendall(b"220 v6 ready\r\n")
+            read_until_close(sock)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        address = Address("::1", listener.getsockname()[1])
+        assert smtp.probe(address, Deadline(0.5)) == "'220 v6 ready'"
+    finally:
+        thread.join(2.0)
+        listener.close()
+
+
+# -- Redis PING ---------------------------------------------------------------------------
+
+def pong(answer):
+    def script(sock, seen):
+        data = b""
+        while b"\n" not in data:
+            chunk = sock.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        seen["command"] = data
+        sock.sendall(answer)
+        read_until_close(sock)
+    return script
+
+
+def test_redis_pong(server):
+    srv = server(pong(b"+PONG\r\n"))
+    assert redis.probe(srv.address, Deadline(0.5)) == "+PONG"
+    assert srv.finish()["command"] == b"PING\r\n"
+
+
+def test_redis_noauth(server):
+    srv = server(pong(b"-NOAUTH Authentication required.\r\n"))
+    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    assert text == ("%s requires a password (PING answered NOAUTH); the check does not log in"
+                    % srv.address)
+    srv.finish()
+
+
+@pytest.mark.parametrize("answer,shown", [
+    (b"-LOADING Redis is loading the dataset in memory\r\n",
+     "'-LOADING Redis is loading the dataset in memory'"),
+    (b"-MISCONF Redis is configured to save RDB snapshots\r\n",
+     "'-MISCONF Redis is configured to save RDB snapshots'"),
+    (b"+OK\r\n", "'+OK'"),
+    (b"$4\r\nPONG\r\n", "'$4'"),
+])
+def test_redis_other_answer(server, answer, shown):
+    srv = server(pong(answer))
+    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    assert text == "%s answered PING with %s" % (srv.address, shown)
+    srv.finish()
+
+
+def test_redis_silence(server):
+    srv = server(silent)
+    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.2)))
+    assert text == "no answer to PING within 0.2s from %s" % srv.address
+    assert srv.finish()["got"] == b"PING\r\n"
+
+
+def test_redis_hang_up(server):
+    srv = server(hang_up)
+    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    assert text.startswith(str(srv.address))
+    assert "answer to PING" in text or "while sending PING" in text
+    srv.finish()
+
+
+def test_redis_refused(refused_address):
+    text = fail_text(lambda: redis.probe(refused_address, Deadline(0.5)))
+    assert text == "connection refused by %s" % refused_address
+
+
+# -- TCP connect ---------------------------------------------------------------------------
+
+def test_tcp_accepts(server):
+    srv = server(silent)
+    assert tcp.probe(srv.address, Deadline(0.5)) == "accepts connections"
+    assert srv.finish()["got"] == b""   # connected, said nothing, closed
+
+
+def test_tcp_refused(refused_address):
+    text = fail_text(lambda: tcp.probe(refused_address, Deadline(0.5)))
+    assert text == "connection refused by %s" % refused_address
+
+
+# -- HTTP: _judge -------------------------------------------------------------------------
+
+URL = parse_url("http://localhost:8080/api/v1/status", HTTP)
+PREFIX = "http://localhost:8080/api/v1/status"
+
+
+@pytest.mark.parametrize("body,detail", [
+    (b'{"message": "API is operational", "database": true, "ldap": false}',
+     "HTTP 200; database up"),
+    (b'{"message": "API is operational"}',
+     "HTTP 200; database state unknown (no 'database' field)"),
+    (b'{"database": null}', "HTTP 200; database state unknown (no 'database' field)"),
+    (b'{"database": true}\n', "HTTP 200; database up"),
+])
+def test_judge_healthy(body, detail):
+    assert http_probe._judge(URL, 200, "OK", body) == detail
+
+
+@pytest.mark.parametrize("status,reason,body,message", [
+    (200, "OK", b'{"message": "API is operational", "database": false}',
+     "admin-api reports its database is down (%s: database=false)" % PREFIX),
+    (200, "OK", b'{"database": "yes"}',
+     'admin-api reports its database is down (%s: database="yes")' % PREFIX),
+    (200, "OK", b'{"database": 1}',
+     "admin-api reports its database is down (%s: database=1)" % PREFIX),
+    (500, "Internal Server Error", b'{"database": true}',
+     "%s answered HTTP 500 Internal Server Error" % PREFIX),
+    (503, "Service Unavailable", b"", "%s answered HTTP 503 Service Unavailable" % PREFIX),
+    (301, "Moved Permanently", b"", "%s answered HTTP 301 Moved Permanently" % PREFIX),
+    (200, "OK", b"<html>It works!</html>",
+     "%s answered 200 without JSON: '<html>It works!</html>'" % PREFIX),
+    (200, "OK", b"", "%s answered 200 without JSON: ''" % PREFIX),
+    (200, "OK", b"\xff\xfe{}", "%s answered 200 without JSON: '\ufffd\ufffd{}'" % PREFIX),
+    (200, "OK", b"x" * 100, "%s answered 200 without JSON: '%s...'" % (PREFIX, "x" * 37)),
+    (200, "OK", b'[{"database": true}]', "%s answered 200 with JSON that is no object" % PREFIX),
+    (200, "OK", b'"ok"', "%s answered 200 with JSON that is no object" % PREFIX),
+    (200, "OK", b"true", "%s answered 200 with JSON that is no object" % PREFIX),
+])
+def test_judge_failures(status, reason, body, message):
+    with pytest.raises(ProbeFailure) as info:
+        http_probe._judge(URL, status, reason, body)
+    assert str(info.value) == message
+
+
+# -- HTTP: probe against a local server ----------------------------------------------------
+
+class StatusHandler(http.server.BaseHTTPRequestHandler):
+    status = 200
+    body = b"{}"
+    seen = []
+
+    def do_GET(self):  # noqa: N802 -- http.server's name
+        type(self).seen.append((self.path, self.headers.get("Accept")))
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    servers = []
+
+    def make(status, body):
+        handler = type("Handler", (StatusHandler,), {"status": status, "body": body, "seen": []})
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        servers.append(srv)
+        return srv, handler
+
+    yield make
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_http_probe_healthy(http_server):
+    srv, handler = http_server(200, json.dumps({"message": "API is operational",
+                                                "database": True}).encode())
+    url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
+    assert http_probe.probe(url, Deadline(1.0)) == "HTTP 200; database up"
+    assert handler.seen == [("/api/v1/status", "application/json")]
+
+
+def test_http_probe_without_path_asks_for_root(http_server):
+    srv, handler = http_server(200, b'{"database": true}')
+    url = parse_url("http://127.0.0.1:%d" % srv.server_address[1], HTTP)
+    http_probe.probe(url, Deadline(1.0))
+    assert handler.seen[0][0] == "/"
+
+
+def test_http_probe_database_down(http_server):
+    srv, _ = http_server(200, b'{"message": "API is operational", "database": false}')
+    url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
+    text = fail_text(lambda: http_probe.probe(url, Deadline(1.0)))
+    assert text == "admin-api reports its database is down (%s: database=false)" % url
+
+
+def test_http_probe_500(http_server):
+    srv, _ = http_server(500, b"boom")
+    url = parse_url("http://127.0.0.1:%d/s" % srv.server_address[1], HTTP)
+    assert fail_text(lambda: http_probe.probe(url, Deadline(1.0))) == (
+        "%s answered HTTP 500 Internal Server Error" % url)
+
+
+def test_http_probe_silence(server):
+    srv = server(silent)
+    url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
+    started = time.monotonic()
+    text = fail_text(lambda: http_probe.probe(url, Deadline(0.2)))
+    assert time.monotonic() - started < 0.6
+    assert text == "no answer within 0.2s from %s" % url
+    assert srv.finish()["got"].startswith(b"GET /api/v1/status HTTP/1.1\r\n")
+
+
+def test_http_probe_not_http(server):
+    srv = server(greet(b"220 this is smtp\r\n"))
+    url = parse_url("http://%s/" % srv.address, HTTP)
+    text = fail_text(lambda: http_probe.probe(url, Deadline(0.5)))
+    assert text.startswith("%s: " % url)
+    srv.finish()
+
+
+def test_http_probe_refused(refused_address):
+    url = parse_url("http://%s/api/v1/status" % refused_address, HTTP)
+    assert fail_text(lambda: http_probe.probe(url, Deadline(0.5))) == (
+        "connection refused by %s" % refused_address)
