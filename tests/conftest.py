@@ -102,3 +102,8 @@ def installed_agent():
             pytest.fail("%s is not installed: run tests/run (it runs packaging/install)" % path)
         return run_agent(path, action, params, **kw)
     return call
+
+
+# Real services, started once per session by their fixtures (tests/services/).
+pytest_plugins = ["services.mariadb", "services.postfix", "services.dovecot",
+                  "services.redis", "services.adminapi"]

@@ -1,0 +1,1 @@
+"""Test services: real daemons and in-process network peers, as pytest fixtures."""
