@@ -91,11 +91,11 @@ class Operation:
                 return text.strip()
         return None
 
-    def check_level(self, levels):
-        """The requested depth, which must be one of ``levels`` (unset: 0)."""
+    def check_level(self, levels, default=0):
+        """The requested depth, which must be one of ``levels`` (unset: ``default``)."""
         text = self.check_level_text()
         if text is None:
-            return 0
+            return default
         try:
             level = int(text)
         except ValueError:
@@ -123,6 +123,7 @@ class Agent:
     params = ()
     actions = ()           # Action entries for start/stop/monitor/... (metadata)
     check_levels = (0,)    # OCF_CHECK_LEVEL values monitor understands
+    default_check_level = 0  # the depth of a monitor without OCF_CHECK_LEVEL
     # False: stop runs even with invalid parameters (it must not depend on them).
     stop_needs_valid_params = True
 
@@ -227,7 +228,7 @@ def _dispatch(agent, action, op, environ, log):
     problems.extend(agent.derive(values))
     if METHODS[action] == "monitor":
         try:
-            op.depth = op.check_level(agent.check_levels)
+            op.depth = op.check_level(agent.check_levels, agent.default_check_level)
         except OCFError as exc:
             problems.append(Problem(exc.status, exc.reason))
     if action == "stop" and problems:
