@@ -16,7 +16,6 @@ when the subclass declares them.
 
 import time
 
-from . import attrd
 from .agent import Agent
 from .health import report, run_all, verdict
 from .state import StateFile
@@ -58,6 +57,7 @@ class CheckAgent(Agent):
             return
         colour = COLOURS[status]
         if force or state.get("health") != colour:
+            from . import attrd  # subprocess: only for agents that publish
             error = attrd.publish(name, colour, min(5.0, op.deadline.remaining()))
             if error:
                 self.log.warning("cannot publish %s=%s: %s" % (name, colour, error))
@@ -129,6 +129,7 @@ class CheckAgent(Agent):
         StateFile.of(self.name, op).remove()
         name = getattr(values, "health_attribute", None)
         if name:
+            from . import attrd
             error = attrd.clear(name, min(5.0, op.deadline.remaining()))
             if error:
                 self.log.warning("cannot clear %s: %s" % (name, error))

@@ -391,7 +391,7 @@ PREFIX = "http://localhost:8080/api/v1/status"
     (b'{"database": true}\n', "HTTP 200; database up"),
 ])
 def test_judge_healthy(body, detail):
-    assert http_probe._judge(URL, 200, "OK", body) == detail
+    assert http_probe.judge(URL, 200, "OK", body) == detail
 
 
 @pytest.mark.parametrize("status,reason,body,message", [
@@ -416,7 +416,7 @@ def test_judge_healthy(body, detail):
 ])
 def test_judge_failures(status, reason, body, message):
     with pytest.raises(ProbeFailure) as info:
-        http_probe._judge(URL, status, reason, body)
+        http_probe.judge(URL, status, reason, body)
     assert str(info.value) == message
 
 
@@ -493,14 +493,16 @@ def test_http_probe_silence(server):
     text = fail_text(lambda: http_probe.probe(url, Deadline(0.2)))
     assert time.monotonic() - started < 0.6
     assert text == "no answer within 0.2s from %s" % url
-    assert srv.finish()["got"].startswith(b"GET /api/v1/status HTTP/1.1\r\n")
+    assert srv.finish()["got"].startswith(b"GET /api/v1/status HTTP/1.0\r\n")
 
 
 def test_http_probe_not_http(server):
     srv = server(greet(b"220 this is smtp\r\n"))
     url = parse_url("http://%s/" % srv.address, HTTP)
+    started = time.monotonic()
     text = fail_text(lambda: http_probe.probe(url, Deadline(0.5)))
-    assert text.startswith("%s: " % url)
+    assert text == "%s answered without HTTP: '220 this is smtp'" % url
+    assert time.monotonic() - started < 0.4  # judged at the first line, not at the deadline
     srv.finish()
 
 
