@@ -1,0 +1,596 @@
+"""grommunio-ocf-migrate: the seed configuration and its variants, the CLI."""
+
+import io
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import TOP
+from grommunio_ocf import migrate
+
+EXAMPLES = os.path.join(TOP, "packaging", "examples")
+SEED_FILE = os.path.join(EXAMPLES, "seed.crm")
+LAUNCHER = os.path.join(TOP, "packaging", "grommunio-ocf-migrate")
+SEED_BINDS = ("mysql redis gromox grommunio-web grommunio-antispam grommunio-dav "
+              "grommunio-admin-api")
+BIND_IDS = ["grodata_mount_bind_" + n.replace("-", "_") for n in SEED_BINDS.split()]
+
+with open(SEED_FILE, encoding="utf-8") as _handle:
+    SEED = _handle.read()
+
+
+# -- helpers -----------------------------------------------------------------------
+
+def run(text, *args):
+    """main() on ``text`` as standard input: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    rc = migrate.main(list(args), stdin=io.StringIO(text), stdout=out, stderr=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def warnings_of(err):
+    return [line[len("warning: "):] for line in err.splitlines() if line.startswith("warning: ")]
+
+
+def statements(text):
+    """The statements of crm text (asserting that it reads back without a warning)."""
+    found, _, warnings = migrate.read_statements(text)
+    assert warnings == []
+    return [s for s in found if s.kind]
+
+
+def by_id(text):
+    return {s.id: s for s in statements(text) if s.id}
+
+
+def constraints(text):
+    return {s.id: s.tokens for s in statements(text) if s.kind in migrate.REFERRING}
+
+
+def converted(text, *args):
+    """The crm-format result: (statements by id, warnings); asserts exit 0."""
+    rc, out, err = run(text, "--format", "crm", *args)
+    assert rc == 0, err
+    return by_id(out), warnings_of(err)
+
+
+def new_primitive(found, name="grodata_binds"):
+    stmt = found[name]
+    assert stmt.kind == "primitive"
+    prim = migrate.Primitive(stmt)
+    assert prim.agent == "ocf:grommunio:grodata-binds"
+    return prim
+
+
+def ops(prim):
+    return [(op.name, op.attrs) for op in prim.ops]
+
+
+def script_parts(script):
+    """(ids deleted, crm text loaded) of a generated script."""
+    deleted = re.search(r"crm configure delete \\\n((?:    .*\n)+)", script).group(1)
+    loaded = re.search(r"load update - <<'(\w+)'\n(.*?)\n\1\n", script, re.S).group(2)
+    return deleted.replace("\\", " ").split(), loaded
+
+
+def seed_with(*replacements, append=""):
+    """The seed, with (old, new) text replacements and extra statements."""
+    text = SEED
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text + append
+
+
+# -- the seed ----------------------------------------------------------------------
+
+def test_seed_becomes_one_grodata_binds_primitive():
+    found, warnings = converted(SEED)
+    assert warnings == []
+    prim = new_primitive(found)
+    assert prim.params == {"grodata": "/grodata", "binds": SEED_BINDS}
+    assert ops(prim) == [("start", {"interval": "0s", "timeout": "60s"}),
+                         ("stop", {"interval": "0s", "timeout": "60s"}),
+                         ("monitor", {"interval": "20s", "timeout": "40s"})]
+    assert not set(BIND_IDS) & set(found)
+    assert [s for s in found.values() if s.kind == "group"] == [found["grommunio_svc"]]
+
+
+def test_seed_constraints_are_unchanged_and_name_the_group():
+    before, after = constraints(SEED), constraints(run(SEED, "--format", "crm")[1])
+    assert after == before
+    naming = [i for i, tokens in after.items() if "grodata_binds" in migrate.references(
+        migrate.Statement(tokens))]
+    assert sorted(naming) == ["binds_before_grommunio_svc", "grodata_before_binds",
+                              "grodata_binds_on_grodata", "grommunio_svc_on_binds"]
+
+
+def test_seed_crm_output_keeps_every_other_line_verbatim():
+    out = run(SEED, "--format", "crm")[1]
+    for stmt in statements(SEED):
+        if stmt.id not in BIND_IDS + ["grodata_binds"]:
+            assert "\n".join(stmt.lines) in out, stmt
+
+
+def test_seed_script_deletes_then_loads_in_one_shadow():
+    rc, script, err = run(SEED)
+    assert rc == 0 and warnings_of(err) == []
+    deleted, loaded = script_parts(script)
+    constraint_ids = ["grodata_before_binds", "binds_before_grommunio_svc",
+                      "grodata_binds_on_grodata", "grommunio_svc_on_binds"]
+    # Constraints first (crmsh would hand a deleted group's to its first member).
+    assert deleted == constraint_ids + ["grodata_binds"] + BIND_IDS
+    found = by_id(loaded)
+    assert sorted(found) == sorted(constraint_ids + ["grodata_binds"])
+    assert new_primitive(found).params["binds"] == SEED_BINDS
+    for i in constraint_ids:
+        assert found[i].tokens == constraints(SEED)[i]
+    assert script.index("crm_shadow --batch --force --create") < script.index(
+        "crm configure delete") < script.index("load update -") < script.index("--commit")
+    assert "maintenance-mode" in script.split("crm_shadow")[0]
+
+
+def test_seed_script_is_valid_sh():
+    script = run(SEED)[1]
+    proc = subprocess.run(["sh", "-n"], input=script, text=True, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_no_comment_holds_a_double_dash():
+    # crmsh keeps comments as XML comments, which may not contain "--".
+    for text in (run(SEED, "--format", "crm")[1], script_parts(run(SEED)[1])[1]):
+        for line in text.splitlines():
+            if line.startswith("#"):
+                assert "--" not in line and not line.endswith("-"), line
+
+
+def test_migrated_output_has_nothing_left_to_convert():
+    rc, out, err = run(run(SEED, "--format", "crm")[1])
+    assert rc == 1 and out == ""
+    assert "nothing to convert" in err
+
+
+# -- variants ----------------------------------------------------------------------
+
+EXTRA_BIND = """primitive grodata_mount_bind_postfix Filesystem \\
+\tparams device="/grodata/postfix" directory="/var/lib/postfix" fstype=none options=bind \\
+\top monitor interval=20s timeout=40s
+"""
+
+
+def test_eight_binds_keep_the_group_order():
+    text = seed_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND + "primitive "
+                      "grodata_mount_bind_mysql"),
+                     ("grodata_mount_bind_mysql grodata_mount_bind_redis",
+                      "grodata_mount_bind_mysql grodata_mount_bind_postfix "
+                      "grodata_mount_bind_redis"))
+    found, warnings = converted(text)
+    assert warnings == []
+    assert new_primitive(found).params["binds"] == SEED_BINDS.replace("mysql", "mysql postfix")
+
+
+def test_other_primitive_names():
+    text = SEED
+    for old in BIND_IDS:
+        text = re.sub(r"\b%s\b" % old, old.replace("grodata_mount_bind_", "bind-"), text)
+    found, warnings = converted(text)
+    assert warnings == []
+    assert new_primitive(found).params["binds"] == SEED_BINDS
+
+
+PCS = """primitive grodata_fs ocf:heartbeat:Filesystem \\
+\tparams device=/dev/drbd0 directory=/grodata fstype=xfs \\
+\top monitor interval=20s timeout=40s
+primitive fs_bind-mysql ocf:heartbeat:Filesystem \\
+\tparams device=/grodata/mysql directory=/var/lib/mysql fstype=none options="bind,nosuid" \\
+\tmeta target-role=Started \\
+\top monitor interval=20s timeout=40s \\
+\top start interval=0s timeout=60s \\
+\top stop interval=0s timeout=60s \\
+\top monitor interval=61s timeout=40s \\
+\top_params OCF_CHECK_LEVEL=20
+primitive fs_bind-redis ocf:heartbeat:Filesystem \\
+\tparams device=/grodata/redis directory=/var/lib/redis fstype=none options="bind,nosuid" \\
+\top monitor interval=20s timeout=40s \\
+\top start interval=0s timeout=60s \\
+\top stop interval=0s timeout=90s
+group binds fs_bind-mysql fs_bind-redis
+colocation colocation-binds-grodata_fs-INFINITY inf: binds grodata_fs
+order order-grodata_fs-binds-mandatory grodata_fs:start binds:start
+location location-binds binds \\
+\trule -inf: #uname eq node3
+"""
+
+
+def test_pcs_style_ids_and_long_agent_names():
+    found, warnings = converted(PCS)
+    assert warnings == []                     # target-role=Started is the default
+    prim = new_primitive(found, "binds")
+    assert prim.params == {"grodata": "/grodata", "binds": "mysql redis", "options": "nosuid"}
+    assert prim.meta == {}
+    assert ops(prim) == [("start", {"interval": "0s", "timeout": "60s"}),
+                         ("stop", {"interval": "0s", "timeout": "90s"}),
+                         ("monitor", {"interval": "20s", "timeout": "40s"}),
+                         ("monitor", {"interval": "61s", "timeout": "40s",
+                                      "OCF_CHECK_LEVEL": "20"})]
+    assert constraints(run(PCS, "--format", "crm")[1]) == constraints(PCS)
+
+
+def test_a_source_outside_the_common_directory_is_not_converted():
+    text = seed_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND.replace(
+        "/grodata/postfix", "/srv/postfix") + "primitive grodata_mount_bind_mysql"),
+        ("grodata_mount_bind_mysql grodata_mount_bind_redis",
+         "grodata_mount_bind_mysql grodata_mount_bind_postfix grodata_mount_bind_redis"))
+    rc, out, err = run(text)
+    assert (rc, out) == (1, "")
+    assert warnings_of(err) == [
+        "group grodata_binds: the sources have no common directory below /: /grodata/mysql, "
+        "/srv/postfix, /grodata/redis, /grodata/gromox, /grodata/grommunio-web, "
+        "/grodata/grommunio-antispam, /grodata/grommunio-dav, /grodata/grommunio-admin-api: "
+        "not converted"]
+    rc, _, err = run(text, "--grodata", "/grodata")
+    assert rc == 1
+    assert "not under --grodata /grodata: /srv/postfix: not converted" in err
+
+
+def test_sources_elsewhere_under_grodata_become_source_target_items():
+    text = seed_with(('device="/grodata/grommunio-web" directory="/var/lib/grommunio-web"',
+                      'device="/grodata/web/data" directory="/var/lib/grommunio-web"'),
+                     ('device="/grodata/redis" directory="/var/lib/redis"',
+                      'device="/grodata/redis" directory="/srv/redis"'))
+    found, warnings = converted(text)
+    assert warnings == []
+    assert new_primitive(found).params["binds"] == (
+        "mysql /grodata/redis:/srv/redis gromox /grodata/web/data:/var/lib/grommunio-web "
+        "grommunio-antispam grommunio-dav grommunio-admin-api")
+
+
+def test_without_a_mount_grodata_is_the_common_parent_with_a_warning():
+    text = PCS.replace("directory=/grodata fstype=xfs", "directory=/data fstype=xfs")
+    found, warnings = converted(text)
+    assert new_primitive(found, "binds").params["grodata"] == "/grodata"
+    assert "group binds: no Filesystem primitive mounts /grodata: grodata-binds refuses to " \
+        "bind unless it is a mount point (require_mountpoint=true)" in warnings
+    assert "grodata_fs is a Filesystem primitive but not a bind mount (/dev/drbd0 on /data): " \
+        "left alone" in warnings
+
+
+def test_grodata_override_is_used_and_checked():
+    rc, _, err = run(SEED, "--grodata", "/")
+    assert rc == 2 and "--grodata: give a directory below /" in err
+    rc, _, err = run(SEED, "--grodata", "relative")
+    assert rc == 2 and "--grodata: 'relative' is not an absolute path" in err
+    text = SEED.replace('directory="/grodata"', 'directory="/"')   # no mount holds them
+    found, _ = converted(text, "--grodata", "/grodata/")
+    assert new_primitive(found).params["grodata"] == "/grodata"
+
+
+def test_a_non_bind_filesystem_is_left_alone_with_a_warning():
+    extra = """primitive backup_fs Filesystem \\
+\tparams device=/dev/sdb1 directory=/backup fstype=ext4 \\
+\top monitor interval=20s
+"""
+    rc, out, err = run(SEED + extra, "--format", "crm")
+    assert rc == 0
+    assert warnings_of(err) == [
+        "backup_fs is a Filesystem primitive but not a bind mount (/dev/sdb1 on /backup): "
+        "left alone"]
+    assert extra.rstrip("\n") in out
+
+
+SINGLE = """
+order mysql_before_mariadb Mandatory: grodata_mount_bind_mysql:start mariadb:start
+colocation redis_with_mysql inf: grodata_mount_bind_redis grodata_mount_bind_mysql
+order set_order Mandatory: grodata_mount ( grodata_mount_bind_mysql grodata_mount_bind_redis ) mariadb
+location mysql_not_on_witness grodata_mount_bind_mysql -inf: node3
+tag bind_tag: grodata_mount_bind_mysql grodata_mount_bind_redis groCluster
+"""
+
+
+def test_constraints_naming_one_bind_primitive_are_rewritten_with_a_warning():
+    rc, out, err = run(SEED + SINGLE, "--format", "crm")
+    assert rc == 0
+    after = constraints(out)
+    assert after["mysql_before_mariadb"][2:] == ["Mandatory:", "grodata_binds:start",
+                                                 "mariadb:start"]
+    assert after["set_order"][2:] == ["Mandatory:", "grodata_mount", "(", "grodata_binds", ")",
+                                      "mariadb"]
+    assert after["mysql_not_on_witness"][2] == "grodata_binds"
+    assert after["bind_tag"][2:] == ["grodata_binds", "groCluster"]
+    assert "redis_with_mysql" not in after       # related two binds: one resource now
+    warnings = warnings_of(err)
+    assert "order mysql_before_mariadb names bind primitive grodata_mount_bind_mysql: " \
+        "now grodata_binds" in warnings
+    assert "colocation redis_with_mysql names bind primitive grodata_mount_bind_redis: " \
+        "dropped, it related only what is now grodata_binds" in warnings
+    assert len(warnings) == 8
+
+
+def test_script_deletes_and_recreates_rewritten_constraints():
+    deleted, loaded = script_parts(run(SEED + SINGLE)[1])
+    for i in ("mysql_before_mariadb", "redis_with_mysql", "set_order", "mysql_not_on_witness",
+              "bind_tag"):
+        assert i in deleted
+    found = by_id(loaded)
+    assert "redis_with_mysql" not in found
+    assert found["set_order"].tokens == constraints(run(SEED + SINGLE, "--format", "crm")[1])[
+        "set_order"]
+
+
+def test_glued_set_brackets_are_understood():
+    stmt = statements("order o Mandatory: a (grodata_mount_bind_mysql grodata_mount_bind_redis)\n")[0]
+    mapping = dict.fromkeys(BIND_IDS, "grodata_binds")
+    assert migrate.rewrite(stmt, mapping) == ["order", "o", "Mandatory:", "a", "(grodata_binds",
+                                              ")"]
+
+
+def test_a_location_pattern_is_not_rewritten_but_named():
+    rc, _, err = run(SEED + "location by_pattern /grodata_mount_bind_.*/ -inf: node3\n")
+    assert rc == 0
+    assert warnings_of(err) == ["location by_pattern: pattern /grodata_mount_bind_.*/ matches %s: "
+                                "not rewritten" % ", ".join(sorted(BIND_IDS))]
+
+
+def test_differing_options_keep_the_common_ones():
+    text = SEED.replace("fstype=none options=bind", "fstype=none options=bind,nosuid,nodev")
+    found, warnings = converted(text)
+    assert warnings == []
+    assert new_primitive(found).params["options"] == "nosuid,nodev"
+    text = text.replace('directory="/var/lib/redis" fstype=none options=bind,nosuid,nodev',
+                        'directory="/var/lib/redis" fstype=none options=bind,nosuid,x-keep')
+    found, warnings = converted(text)
+    assert new_primitive(found).params["options"] == "nosuid"
+    assert warnings == [
+        "grodata_mount_bind_redis: mount option x-keep has no grodata-binds equivalent: dropped",
+        "options differ (" + ", ".join(
+            "%s=%s" % (i, "nosuid" if i.endswith("redis") else "nosuid,nodev") for i in BIND_IDS)
+        + "): using those all of them have: nosuid"]
+
+
+def test_rbind_and_force_unmount():
+    text = SEED.replace("options=bind", "options=rbind force_unmount=false")
+    found, warnings = converted(text)
+    prim = new_primitive(found)
+    assert prim.params["kill_holders"] == "false"
+    assert "grodata_mount_bind_mysql uses rbind: grodata-binds binds without the mounts below " \
+        "/grodata/mysql" in warnings
+
+
+def test_ops_take_the_largest_timeout_and_the_smallest_monitor_interval():
+    text = seed_with(
+        ('directory="/var/lib/mysql" fstype=none options=bind \\\n\top monitor interval=20s '
+         'timeout=40s', 'directory="/var/lib/mysql" fstype=none options=bind \\\n\top monitor '
+         'interval=10s timeout=1min \\\n\top start interval=0 timeout=90s \\\n\top notify '
+         'interval=0 timeout=5s'),
+        ('directory="/var/lib/redis" fstype=none options=bind \\\n\top monitor interval=20s '
+         'timeout=40s', 'directory="/var/lib/redis" fstype=none options=bind \\\n\top monitor '
+         'interval=20s timeout=40s on-fail=restart'))
+    found, warnings = converted(text)
+    assert ops(new_primitive(found)) == [
+        ("start", {"interval": "0", "timeout": "90s"}),
+        ("stop", {"interval": "0s", "timeout": "60s"}),
+        ("monitor", {"interval": "10s", "timeout": "1min"})]
+    assert "grodata_mount_bind_mysql: op notify is not an action of grodata-binds: dropped" \
+        in warnings
+    assert any(w.startswith("op monitor on-fail differs (") for w in warnings)
+
+
+def test_a_group_meta_attribute_is_carried_over():
+    text = seed_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
+                      "\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api "
+                      "\\\n\tmeta resource-stickiness=100"))
+    found, warnings = converted(text)
+    assert warnings == []
+    assert new_primitive(found).meta == {"resource-stickiness": "100"}
+
+
+def test_name_option_renames_and_rewrites_the_constraints():
+    found, warnings = converted(SEED, "--name", "binds_res")
+    assert warnings == []
+    new_primitive(found, "binds_res")
+    assert "grodata_binds" not in found
+    assert found["grodata_before_binds"].tokens[-1] == "binds_res:start"
+    rc, _, err = run(SEED, "--name", "mariadb")
+    assert rc == 2 and "--name mariadb: that id is taken" in err
+    rc, _, err = run(SEED, "--name", "9lives")
+    assert rc == 2 and "--name '9lives' is not an id" in err
+
+
+def test_two_groups_two_primitives():
+    second = """primitive other_bind Filesystem \\
+\tparams device=/data2/spool directory=/var/spool/x fstype=none options=bind
+primitive data2 Filesystem params device=/dev/drbd1 directory=/data2 fstype=xfs
+group other_binds other_bind
+order data2_first Mandatory: data2 other_binds grodata_binds
+"""
+    found, warnings = converted(SEED + second)
+    assert new_primitive(found, "other_binds").params == {
+        "grodata": "/data2", "binds": "/data2/spool:/var/spool/x"}
+    assert new_primitive(found)
+    assert found["data2_first"].tokens[3:] == ["data2", "other_binds", "grodata_binds"]
+    assert any(w.startswith("no monitor op: other_binds") for w in warnings)
+    rc, _, err = run(SEED + second, "--name", "x")
+    assert rc == 2 and "--name needs one group to convert, but there are 2" in err
+
+
+def test_groups_that_cannot_be_converted():
+    mixed = seed_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
+                       "\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api "
+                       "mariadb"), ("\tmariadb redis-grommunio", "\tredis-grommunio"))
+    rc, out, err = run(mixed)
+    assert (rc, out) == (1, "")
+    assert warnings_of(err) == ["group grodata_binds holds bind primitives and other resources "
+                                "(mariadb): not converted"]
+    loose = SEED + EXTRA_BIND
+    rc, _, err = run(loose)
+    assert rc == 0
+    assert warnings_of(err) == ["grodata_mount_bind_postfix is a bind primitive outside any "
+                                "group: not converted"]
+    cloned = SEED + "clone binds_clone grodata_binds\n"
+    rc, _, err = run(cloned)
+    assert rc == 1 and "group grodata_binds is inside binds_clone: not converted" in err
+
+
+def test_a_statement_crm_does_not_know_is_copied_and_named():
+    rc, out, err = run(SEED + "frobnicate grodata_binds now\n", "--format", "crm")
+    assert rc == 0
+    assert warnings_of(err) == [
+        "line %d: not a crm configure statement: frobnicate grodata_binds now"
+        % (SEED.count("\n") + 1),
+        "line %d: unparsed text names grodata_binds: not rewritten" % (SEED.count("\n") + 1)]
+    assert out.endswith("frobnicate grodata_binds now\n")
+
+
+def test_an_unclosed_quote_is_a_warning_not_an_abort():
+    broken = 'primitive broken Dummy params state="/run/x\n'
+    rc, out, err = run(SEED + broken, "--format", "crm")
+    assert rc == 0
+    assert warnings_of(err) == ["line %d: cannot parse (No closing quotation): left as it is"
+                                % (SEED.count("\n") + 1)]
+    assert broken in out
+
+
+@pytest.mark.parametrize("text, message", [
+    ("<cib><configuration/></cib>\n", "the input is XML"),
+    ("pcs resource create x ocf:heartbeat:Dummy\n", "the input is pcs commands"),
+    ("hello world\nthis is not crm\n", "the input has no crm configure statement"),
+    ("primitive a Dummy\0\n", "the input is binary"),
+])
+def test_input_that_is_no_crm_syntax_is_a_usage_error(text, message):
+    rc, out, err = run(text)
+    assert (rc, out) == (2, "")
+    assert err.startswith("grommunio-ocf-migrate: " + message)
+
+
+def test_empty_input_has_nothing_to_convert():
+    for text in ("", "\n\n# just a comment\n"):
+        rc, out, err = run(text)
+        assert (rc, out) == (1, "")
+        assert err == ("grommunio-ocf-migrate: nothing to convert: no group of bind-mount "
+                       "Filesystem primitives\n")
+
+
+def test_a_continuation_at_the_end():
+    rc, _, err = run(SEED + "primitive x Dummy \\\n")
+    assert rc == 0
+    assert "the input ends inside a continued statement" in err
+
+
+# -- small pieces ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, ms", [("40", 40000), ("40s", 40000), ("1min", 60000),
+                                      ("1m", 60000), ("500ms", 500), ("2h", 7200000),
+                                      ("PT1M30S", 90000), (" 20s ", 20000)])
+def test_duration_ms(text, ms):
+    assert migrate.duration_ms(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "P", "PT", "fast", "10 parsecs", "-1s"])
+def test_duration_ms_refuses(text):
+    with pytest.raises(ValueError):
+        migrate.duration_ms(text)
+
+
+@pytest.mark.parametrize("token", ["plain", "binds=a b c", 'say="hi"', "back\\slash", "",
+                                   "x=", "a b"])
+def test_quote_round_trips_through_crms_lexer(token):
+    import shlex
+    assert shlex.split(migrate.quote(token)) == [token]
+
+
+def test_agent_ops_match_the_agents_meta_data():
+    root = ET.parse(os.path.join(TOP, "metadata", "grodata-binds.xml")).getroot()
+    actions = {a.get("name"): a for a in root.iter("action")}
+    for name, interval, timeout in migrate.AGENT_OPS:
+        assert actions[name].get("timeout") == timeout
+    assert set(migrate.AGENT_ACTIONS) <= set(actions)
+
+
+# -- the examples ------------------------------------------------------------------
+
+def example(name):
+    with open(os.path.join(EXAMPLES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("name", ["migrated.crm", "migrated-clone.crm"])
+def test_examples_hold_the_helpers_primitive_and_every_seed_constraint(name):
+    text = example(name)
+    found = by_id(text)
+    helper = by_id(run(SEED, "--format", "crm")[1])
+    assert found["grodata_binds"].tokens == helper["grodata_binds"].tokens
+    after = constraints(text)
+    for i, tokens in constraints(SEED).items():
+        assert after[i] == tokens
+    for stmt in statements(SEED):
+        if stmt.kind == "primitive" and stmt.id not in BIND_IDS:
+            assert found[stmt.id].tokens == stmt.tokens
+    assert run(text)[0] == 1                  # nothing left to convert
+    health = migrate.Primitive(found["stack_health"])
+    assert health.agent == "ocf:grommunio:stack-health"
+    maps = migrate.Primitive(found["postfix_maps"])
+    assert ("monitor", {"interval": "60s", "timeout": "30s", "OCF_CHECK_LEVEL": "10"}) in ops(maps)
+
+
+def test_migrated_group_ends_with_stack_health_then_postfix_maps():
+    members = migrate.Group(by_id(example("migrated.crm"))["grommunio_svc"]).members
+    assert members[-3:] == ["nginx", "stack_health", "postfix_maps"]
+
+
+def test_migrated_clone_runs_postfix_maps_as_a_clone_after_mariadb():
+    found = by_id(example("migrated-clone.crm"))
+    assert migrate.Group(found["grommunio_svc"]).members[-2:] == ["nginx", "stack_health"]
+    assert found["postfix_maps_clone"].tokens[:3] == ["clone", "postfix_maps_clone",
+                                                      "postfix_maps"]
+    assert found["mariadb_before_postfix_maps"].tokens[2:] == [
+        "Mandatory:", "mariadb:start", "postfix_maps_clone:start"]
+    assert found["no_postfix_maps_on_witness"].tokens[2:] == ["postfix_maps_clone", "-inf:",
+                                                              "node3"]
+
+
+# -- the command -------------------------------------------------------------------
+
+def launch(*args, stdin=""):
+    proc = subprocess.run([LAUNCHER, *args], input=stdin, capture_output=True, text=True,
+                          timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_cli_reads_stdin_and_files_alike():
+    from_stdin = launch(stdin=SEED)
+    from_file = launch(SEED_FILE)
+    assert from_stdin.returncode == from_file.returncode == 0
+    assert from_stdin.stderr == from_file.stderr == ""
+    assert from_file.stdout == from_stdin.stdout.replace("standard input", SEED_FILE)
+    assert launch("--format", "crm", SEED_FILE).stdout == run(SEED, "--format", "crm")[1]
+
+
+@pytest.mark.parametrize("args, stdin, rc, message", [
+    ((), "", 1, "nothing to convert"),
+    (("/nonexistent/before.crm",), "", 2, "cannot read /nonexistent/before.crm: No such file"),
+    (("--format", "yaml"), "", 2, "invalid choice: 'yaml'"),
+    (("--bogus",), "", 2, "unrecognized arguments: --bogus"),
+    ((), "\xff\xfe garbage", 2, "the input has no crm configure statement"),
+])
+def test_cli_exit_codes(args, stdin, rc, message):
+    proc = launch(*args, stdin=stdin)
+    assert proc.returncode == rc
+    assert message in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_cli_non_utf8_file(tmp_path):
+    path = tmp_path / "latin1.crm"
+    path.write_bytes(b"primitive caf\xe9 Dummy\n")
+    proc = launch(str(path))
+    assert proc.returncode == 2
+    assert proc.stderr == "grommunio-ocf-migrate: cannot read %s: not UTF-8 text\n" % path
+
+
+def test_cli_version_and_help():
+    assert launch("--version").stdout.startswith("grommunio-ocf-migrate ")
+    assert "--format {script,crm}" in launch("--help").stdout
