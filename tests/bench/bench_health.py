@@ -1,0 +1,688 @@
+#!/usr/bin/python3
+"""Benchmark: ocf:grommunio:stack-health and ocf:grommunio:postfix-maps monitors.
+
+Runs as root against private, real services (the fixtures of tests/services:
+MariaDB, Dovecot IMAP and LMTP, redis, an admin-api stand-in, a TCP milter
+stand-in) and measures, by wall clock over many interleaved runs (median and
+p90), plus the CPU time (user+sys, from wait4, reaped grandchildren included)
+of each child:
+
+  stack-health (issue #4's targets)
+    a) ``monitor --verbose`` with all six checks, each service behind a
+       100 ms DelayProxy: the monitor must take about the slowest check
+       (target <= 200 ms), not the sum (600 ms); the sum comes from the
+       latency column of the verbose output
+    b) an IMAP peer that accepts and never greets, check_timeout=60 and an
+       operation timeout of 10 s: the monitor must return within 10 s and
+       name the IMAP failure in its ``ocf-exit-reason:`` line
+    c) ``monitor`` of the healthy stack (no added latency, six checks) next
+       to ``/usr/bin/python3 -c pass`` and the heartbeat ``Dummy`` monitor
+
+  postfix-maps
+    ``monitor`` at OCF_CHECK_LEVEL=10 (4 live postmap lookups + milter) and
+    0 (postconf and the .cf files only), next to ``python3 -c pass``, the
+    Dummy monitor and one bare ``postmap -q example.com mysql:FILE``
+
+Exit status: 0 when the benchmark ran, whatever the targets say; 1 when it
+could not run (not root, a fixture or an agent start failed) or when a
+monitor that should succeed did not; 2 on usage errors.  Standard library
+only (the fixtures import pytest, which the test suite installs anyway).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+DEFAULT_AGENT_DIR = "/usr/lib/ocf/resource.d/grommunio"
+OCF_ROOT = "/usr/lib/ocf"
+DUMMY = OCF_ROOT + "/resource.d/heartbeat/Dummy"
+PYTHON = "/usr/bin/python3"
+POSTMAP = "/usr/sbin/postmap"
+CHECKS = ("imap", "admin_api", "mysql", "lmtp", "redis", "milter")
+
+TARGET_DELAYED_MS = 200.0   # (a) monitor median with every check 100 ms slow
+TARGET_HANG_S = 10.0        # (b) the operation timeout: the monitor must be back before it
+HANG_TIMEOUT_MS = 10000     # (b) OCF_RESKEY_CRM_meta_timeout
+HANG_CHECK_TIMEOUT = "60"   # (b) check_timeout, far above the operation's
+
+MILTER_NOTE = ("the milter check is a bare TCP connect, which the kernel completes "
+               "before accept(): no user-space listener can delay it (that takes a delay "
+               "of the SYN-ACK in the kernel, tc netem, which the reference machine's "
+               "kernel lacks). It runs undelayed: 5 of the 6 checks carry the latency.")
+
+# What each monitor imports (the agent file, the library modules and the
+# protocol modules its checks load), for the "imports only" info rows.
+STACK_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
+                 "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
+                 "grommunio_ocf.state", "grommunio_ocf.mysqlcfg", "threading",
+                 "grommunio_ocf.probes.imap", "grommunio_ocf.probes.http",
+                 "grommunio_ocf.probes.mysql", "grommunio_ocf.probes.smtp",
+                 "grommunio_ocf.probes.redis", "grommunio_ocf.probes.tcp")
+POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
+                   "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
+                   "grommunio_ocf.state", "grommunio_ocf.probes", "grommunio_ocf.postfix",
+                   "threading", "grommunio_ocf.probes.tcp", "pwd", "grp", "stat")
+
+# One line of ``monitor --verbose``: name target result latency detail.
+VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")
+
+
+class BenchError(Exception):
+    pass
+
+
+# -- running children -----------------------------------------------------------
+
+class Runner:
+    """posix_spawn + wait4; stdout/stderr go to /dev/null or to two scratch files."""
+
+    def __init__(self, directory):
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        self.out = os.open(os.path.join(directory, "child.out"), os.O_RDWR | os.O_CREAT, 0o600)
+        self.err = os.open(os.path.join(directory, "child.err"), os.O_RDWR | os.O_CREAT, 0o600)
+
+    def spawn(self, argv, env, capture=False):
+        """Run ``argv``; (rc, wall s, cpu s of it and its reaped children, stdout, stderr)."""
+        if capture:
+            for fd in (self.out, self.err):
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+            out, err = self.out, self.err
+        else:
+            out = err = self.devnull
+        actions = [(os.POSIX_SPAWN_DUP2, self.devnull, 0),
+                   (os.POSIX_SPAWN_DUP2, out, 1),
+                   (os.POSIX_SPAWN_DUP2, err, 2)]
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+        _, status, usage = os.wait4(pid, 0)
+        wall = time.perf_counter() - t0
+        texts = ("", "")
+        if capture:
+            texts = tuple(self._read(fd) for fd in (self.out, self.err))
+        return (os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime) + texts
+
+    @staticmethod
+    def _read(fd):
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks).decode("utf-8", "replace")
+            chunks.append(chunk)
+
+    def checked(self, argv, env, what):
+        rc, wall, cpu, out, err = self.spawn(argv, env, capture=True)
+        if rc != 0:
+            raise BenchError("%s failed, rc %d: %s" % (what, rc, (out + err).strip()[-800:]))
+        return wall
+
+    def explain(self, argv, env):
+        rc, _, _, out, err = self.spawn(argv, env, capture=True)
+        return "rc %d: %s" % (rc, (out + err).strip()[-600:] or "(no output)")
+
+    def close(self):
+        for fd in (self.devnull, self.out, self.err):
+            os.close(fd)
+
+
+def base_env(rsctmp, instance, rtype, provider, interval_ms, timeout_ms):
+    """The environment Pacemaker's executor gives an agent (the parts that matter)."""
+    return {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C",
+        "OCF_ROOT": OCF_ROOT,
+        "OCF_RA_VERSION_MAJOR": "1",
+        "OCF_RA_VERSION_MINOR": "1",
+        "OCF_RESOURCE_INSTANCE": instance,
+        "OCF_RESOURCE_TYPE": rtype,
+        "OCF_RESOURCE_PROVIDER": provider,
+        "OCF_RESKEY_CRM_meta_interval": str(interval_ms),
+        "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
+        "HA_RSCTMP": rsctmp,
+        "HA_LOGFACILITY": "none",
+    }
+
+
+def exit_reason(stderr):
+    for line in stderr.splitlines():
+        if line.startswith("ocf-exit-reason:"):
+            return line[len("ocf-exit-reason:"):]
+    return None
+
+
+def parse_verbose(stdout):
+    """{check name: latency ms} from ``monitor --verbose`` output."""
+    found = {}
+    for line in stdout.splitlines():
+        match = VERBOSE_LINE.match(line)
+        if match:
+            found[match.group(1)] = float(match.group(3))
+    return found
+
+
+# -- statistics ----------------------------------------------------------------------
+
+def pct(values, p):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class Series:
+    def __init__(self, label):
+        self.label = label
+        self.wall = []
+        self.cpu = []
+        self.failed = 0
+
+    def add(self, wall, cpu):
+        self.wall.append(wall * 1000.0)
+        self.cpu.append(cpu * 1000.0)
+
+    @property
+    def median(self):
+        return statistics.median(self.wall) if self.wall else float("nan")
+
+    def row(self):
+        if not self.wall:
+            return "%-46s %5d %s" % (self.label, 0, "(no successful run)")
+        return "%-46s %5d %10.1f %9.1f %9.1f %11.1f" % (
+            self.label, len(self.wall), self.median, pct(self.wall, 90), min(self.wall),
+            statistics.median(self.cpu))
+
+
+TABLE_HEAD = "%-46s %5s %10s %9s %9s %11s" % ("wall clock per run", "runs", "median ms",
+                                              "p90 ms", "min ms", "cpu ms(med)")
+
+
+def table(series):
+    return [TABLE_HEAD, "-" * len(TABLE_HEAD)] + [s.row() for s in series]
+
+
+def verdict(ok, text, value, target):
+    return "%-4s  %-44s %12s   (target %s)" % ("PASS" if ok else "FAIL", text, value, target)
+
+
+def ratio_line(text, num, den, note=""):
+    return "      %-44s %11.2fx%s" % (text, num / den, ("   " + note) if note else "")
+
+
+# -- the fixtures --------------------------------------------------------------------
+
+class Fixtures:
+    """Everything started, closed in reverse order by close()."""
+
+    def __init__(self, log):
+        self.log = log
+        self._close = []    # (what, callable)
+
+    def add(self, what, closer):
+        self._close.append((what, closer))
+
+    def close(self):
+        while self._close:
+            what, closer = self._close.pop()
+            try:
+                closer()
+            except Exception as exc:  # noqa: BLE001 -- clean up the rest regardless
+                self.log("cleanup: %s: %s" % (what, exc))
+
+
+def start_mariadb(fx):
+    from services.mariadb import MariaDB
+    server = MariaDB()
+    fx.add("mariadb", server.cleanup)
+    server.start()
+    server.provision()
+    return server
+
+
+def write_mysql_config(path, port):
+    from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("mysql_host = 127.0.0.1\nmysql_port = %d\nmysql_username = %s\n"
+                     "mysql_password = %s\nmysql_dbname = %s\n"
+                     % (port, DB_USER, DB_PASSWORD, DB_NAME))
+    os.chmod(path, 0o600)
+    return path
+
+
+def libdir_of(agent):
+    """The agent's LIBDIR (packaging/install writes it; in a checkout it is ../lib)."""
+    with open(agent, encoding="utf-8") as handle:
+        for line in handle:
+            match = re.match(r'LIBDIR = "([^"]+)"\s*$', line)
+            if match:
+                return match.group(1)
+    return os.path.join(os.path.dirname(os.path.abspath(agent)), "..", "lib")
+
+
+def imports_argv(agent, modules):
+    """``python3 -IS`` importing what the monitor imports, and nothing else."""
+    code = "import sys; sys.path.insert(0, %r); import %s" % (libdir_of(agent), ", ".join(modules))
+    return [PYTHON, "-IS", "-c", code]
+
+
+def dummy_setup(runner, tmp):
+    if not os.access(DUMMY, os.X_OK):
+        raise BenchError("%s missing (apt install resource-agents)" % DUMMY)
+    env = base_env(tmp, "dummy", "Dummy", "heartbeat", 30000, 20000)
+    env["OCF_RESKEY_state"] = os.path.join(tmp, "Dummy-dummy.state")
+    start_env = dict(env, OCF_RESKEY_CRM_meta_interval="0")
+    runner.checked([DUMMY, "start"], start_env, "Dummy start")
+    return env, start_env
+
+
+# -- stack-health ----------------------------------------------------------------------
+
+def bench_stack(args, runner, tmp, fx, log, out):
+    from services.adminapi import AdminApi
+    from services.dovecot import Dovecot
+    from services.listeners import DelayProxy, SilentListener, TcpAcceptor
+    from services.redis import Redis
+
+    agent = os.path.join(args.agent_dir, "stack-health")
+    if not os.access(agent, os.X_OK):
+        raise BenchError("agent %s is not executable (run packaging/install)" % agent)
+    t0 = time.monotonic()
+    mariadb = fx.mariadb or start_mariadb(fx)
+    fx.mariadb = mariadb
+    dovecot = Dovecot()
+    fx.add("dovecot", dovecot.cleanup)
+    dovecot.start()
+    redis = Redis()
+    fx.add("redis", redis.cleanup)
+    redis.start()
+    api = AdminApi()
+    fx.add("admin-api", api.close)
+    milter = TcpAcceptor()
+    fx.add("milter", milter.close)
+    silent = SilentListener()
+    fx.add("silent imap", silent.close)
+
+    def proxy(host, port):
+        p = DelayProxy(host, port, delay=args.delay)
+        fx.add("proxy", p.close)
+        return p
+
+    host = "127.0.0.1"
+    p_imap = proxy(host, dovecot.imap_port)
+    p_api = proxy(api.host, api.port)
+    p_mysql = proxy(mariadb.host, mariadb.port)
+    p_lmtp = proxy(host, dovecot.lmtp_port)
+    p_redis = proxy(redis.host, redis.port)
+    cfg_direct = write_mysql_config(os.path.join(tmp, "mysql_adaptor.cfg"), mariadb.port)
+    cfg_delayed = write_mysql_config(os.path.join(tmp, "mysql_adaptor-delayed.cfg"), p_mysql.port)
+    setup_s = time.monotonic() - t0
+
+    def env(instance, imap_port, api_port, cfg, lmtp_port, redis_port, timeout_ms=30000,
+            check_timeout="5"):
+        e = base_env(tmp, instance, "stack-health", "grommunio", 30000, timeout_ms)
+        e.update({
+            "OCF_RESKEY_imap_url": "imap://%s:%d" % (host, imap_port),
+            "OCF_RESKEY_admin_api_url": "http://%s:%d/api/v1/status" % (host, api_port),
+            "OCF_RESKEY_mysql_config": cfg,
+            "OCF_RESKEY_lmtp_address": "%s:%d" % (host, lmtp_port),
+            "OCF_RESKEY_redis_address": "%s:%d" % (host, redis_port),
+            "OCF_RESKEY_milter_address": milter.address,
+            "OCF_RESKEY_critical": ",".join(CHECKS),
+            "OCF_RESKEY_check_timeout": check_timeout,
+        })
+        return e
+
+    def started(e):
+        start_env = dict(e, OCF_RESKEY_CRM_meta_interval="0", OCF_RESKEY_CRM_meta_timeout="60000")
+        stop_env = dict(start_env, OCF_RESKEY_CRM_meta_timeout="20000")
+        fx.add("stack-health stop", lambda: runner.spawn([agent, "stop"], stop_env))
+        runner.checked([agent, "start"], start_env, "stack-health start (%s)"
+                       % e["OCF_RESOURCE_INSTANCE"])
+
+    healthy = env("health-healthy", dovecot.imap_port, api.port, cfg_direct, dovecot.lmtp_port,
+                  redis.port)
+    delayed = env("health-delayed", p_imap.port, p_api.port, cfg_delayed, p_lmtp.port,
+                  p_redis.port)
+    started(healthy)
+    started(delayed)
+    dummy_env, _ = dummy_setup(runner, tmp)
+    fx.add("Dummy stop", lambda: runner.spawn([DUMMY, "stop"], dict(
+        dummy_env, OCF_RESKEY_CRM_meta_interval="0")))
+
+    bare_argv = [PYTHON, "-c", "pass"]
+    floor_argv = [PYTHON, "-IS", "-c", "pass"]
+    imports = imports_argv(agent, STACK_IMPORTS)
+    dummy_argv = [DUMMY, "monitor"]
+    mon_argv = [agent, "monitor"]
+    verbose_argv = [agent, "monitor", "--verbose"]
+
+    bare = Series("/usr/bin/python3 -c pass")
+    floor = Series("/usr/bin/python3 -IS -c pass (info)")
+    imported = Series("python3 -IS + the monitor's imports (info)")
+    dummy = Series("heartbeat Dummy monitor (shell floor)")
+    ours = Series("stack-health monitor, healthy, 6 checks")
+    slow = Series("stack-health monitor -v, +%.0f ms per check" % (args.delay * 1000))
+    per_check = {name: [] for name in CHECKS}
+    sums, slowest = [], []
+
+    for _ in range(2):  # warm-up: page cache, __pycache__, the services' first sessions
+        for argv, e in ((bare_argv, healthy), (floor_argv, healthy), (imports, healthy),
+                        (dummy_argv, dummy_env),
+                        (mon_argv, healthy), (verbose_argv, delayed)):
+            runner.spawn(argv, e)
+    log("stack-health: %d interleaved rounds of python, Dummy, healthy and delayed monitor"
+        % args.runs)
+    for _ in range(args.runs):
+        for argv, e, series in ((bare_argv, healthy, bare), (floor_argv, healthy, floor),
+                                (imports, healthy, imported), (dummy_argv, dummy_env, dummy),
+                                (mon_argv, healthy, ours)):
+            rc, wall, cpu, _, _ = runner.spawn(argv, e)
+            if rc != 0:
+                series.failed += 1
+                log("FAIL: %s: %s" % (series.label, runner.explain(argv, e)))
+            else:
+                series.add(wall, cpu)
+        rc, wall, cpu, stdout, stderr = runner.spawn(verbose_argv, delayed, capture=True)
+        latencies = parse_verbose(stdout)
+        if rc != 0 or set(latencies) != set(CHECKS):
+            slow.failed += 1
+            log("FAIL: delayed monitor rc %d: %s" % (rc, (stdout + stderr).strip()[-600:]))
+            continue
+        slow.add(wall, cpu)
+        for name, ms in latencies.items():
+            per_check[name].append(ms)
+        sums.append(sum(latencies.values()))
+        slowest.append(max(latencies.values()))
+
+    # (b): IMAP accepts and never greets; the operation timeout must bound the monitor.
+    hang = env("health-hang", dovecot.imap_port, api.port, cfg_direct, dovecot.lmtp_port,
+               redis.port, timeout_ms=HANG_TIMEOUT_MS, check_timeout=HANG_CHECK_TIMEOUT)
+    started(hang)   # started against the real IMAP; the monitors then meet the silent one
+    hang["OCF_RESKEY_imap_url"] = "imap://%s" % silent.address
+    hangs = []
+    log("stack-health: %d monitor(s) against a silent IMAP peer (up to %.0f s each)"
+        % (args.hang_runs, HANG_TIMEOUT_MS / 1000.0))
+    for _ in range(args.hang_runs):
+        rc, wall, _, stdout, stderr = runner.spawn(verbose_argv, hang, capture=True)
+        hangs.append((rc, wall, exit_reason(stderr), parse_verbose(stdout)))
+
+    out["stack"] = dict(agent=agent, setup_s=setup_s, series=[bare, floor, imported, dummy, ours, slow],
+                        bare=bare, floor=floor, imported=imported, dummy=dummy, ours=ours, slow=slow,
+                        per_check=per_check, sums=sums, slowest=slowest, hangs=hangs,
+                        shebang=shebang(agent))
+
+
+def render_stack(args, r):
+    lines = []
+    add = lines.append
+    delay_ms = args.delay * 1000
+    add("stack-health monitor benchmark")
+    add("  agent   : %s  (%s)" % (r["agent"], r["shebang"]))
+    add("  python  : %s, %s CPUs, %d runs per row, interleaved; fixtures up in %.1f s"
+        % (sys.version.split()[0], os.cpu_count(), args.runs, r["setup_s"]))
+    add("")
+    lines += table(r["series"])
+    slow, ours = r["slow"], r["ours"]
+    add("")
+    add("(a) six checks, each service behind a %.0f ms DelayProxy (monitor --verbose)" % delay_ms)
+    add("      %-44s %12s %10s" % ("per-check latency (from --verbose)", "median ms", "p90 ms"))
+    for name in CHECKS:
+        values = r["per_check"][name]
+        note = "   (not delayed, see note)" if name == "milter" else ""
+        if values:
+            add("      %-44s %12.1f %10.1f%s" % (name, statistics.median(values),
+                                                  pct(values, 90), note))
+    if r["sums"]:
+        sum_med = statistics.median(r["sums"])
+        slowest_med = statistics.median(r["slowest"])
+        add("      %-44s %12.1f %10.1f" % ("sum of the six (per run)", sum_med,
+                                             pct(r["sums"], 90)))
+        add("      %-44s %12.1f %10.1f" % ("slowest check (per run)", slowest_med,
+                                             pct(r["slowest"], 90)))
+        add("      %-44s %12.1f" % ("monitor wall, median", slow.median))
+        add("      %-44s %12.1f   (interpreter, imports, threads)"
+            % ("monitor wall - slowest check", slow.median - slowest_med))
+        add(ratio_line("monitor wall / sum of checks", slow.median, sum_med,
+                       "(1.00x would be sequential)"))
+        for line in textwrap.wrap("note: " + MILTER_NOTE, 88):
+            add("      " + line)
+    add(verdict(slow.wall and slow.median <= TARGET_DELAYED_MS,
+                "(a) monitor median, every check +%.0f ms" % delay_ms,
+                "%.1f ms" % slow.median, "<= %.0f ms, the slowest check, not the sum"
+                % TARGET_DELAYED_MS))
+    add(verdict(slow.failed == 0, "(a) delayed monitors returned 0",
+                "%d failed" % slow.failed, "0 failed"))
+    add("")
+    add("(b) IMAP peer accepts and never greets; check_timeout=%s, "
+        "OCF_RESKEY_CRM_meta_timeout=%d" % (HANG_CHECK_TIMEOUT, HANG_TIMEOUT_MS))
+    for rc, wall, reason, latencies in r["hangs"]:
+        imap = latencies.get("imap")
+        add("      rc %d in %.2f s%s" % (rc, wall, "" if imap is None
+                                         else "   (imap check gave up after %.0f ms)" % imap))
+        add("      ocf-exit-reason:%s" % (reason if reason is not None else " (none)"))
+    if r["hangs"]:
+        worst = max(wall for _, wall, _, _ in r["hangs"])
+        named = all(rc == 1 and reason is not None and reason.startswith("imap:")
+                    for rc, _, reason, _ in r["hangs"])
+        add(verdict(worst < TARGET_HANG_S, "(b) monitor returns before the op timeout",
+                    "%.2f s" % worst, "< %.0f s" % TARGET_HANG_S))
+        add(verdict(named, "(b) rc 1, exit reason names imap first",
+                    "yes" if named else "no", "'imap: ...'"))
+    add("")
+    add("(c) healthy stack, six checks, no added latency")
+    add(ratio_line("stack-health monitor / python3 -c pass", ours.median, r["bare"].median))
+    add(ratio_line("stack-health monitor / python3 -IS -c pass", ours.median, r["floor"].median,
+                   "(the agent's shebang: its own interpreter floor)"))
+    add(ratio_line("stack-health monitor / heartbeat Dummy monitor", ours.median,
+                   r["dummy"].median))
+    add("      %-44s %11.1f ms  (the checks' own work, threads, exit)"
+        % ("stack-health monitor - its imports alone", ours.median - r["imported"].median))
+    add(verdict(ours.failed == 0, "(c) healthy monitors returned 0",
+                "%d failed" % ours.failed, "0 failed"))
+    return lines
+
+
+# -- postfix-maps ----------------------------------------------------------------------
+
+def bench_postfix(args, runner, tmp, fx, log, out):
+    from services.listeners import TcpAcceptor
+    from services.postfix import PostfixConfig
+
+    agent = os.path.join(args.agent_dir, "postfix-maps")
+    if not os.access(agent, os.X_OK):
+        raise BenchError("agent %s is not executable (run packaging/install)" % agent)
+    if not os.access(POSTMAP, os.X_OK):
+        raise BenchError("%s missing (apt install postfix postfix-mysql)" % POSTMAP)
+    t0 = time.monotonic()
+    mariadb = fx.mariadb or start_mariadb(fx)
+    fx.mariadb = mariadb
+    milter = TcpAcceptor()
+    fx.add("pf milter", milter.close)
+    directory = os.path.join(tmp, "postfix")
+    os.mkdir(directory)
+    config = PostfixConfig(directory, mariadb)
+    milter_spec = "inet:%s" % milter.address
+    config.set("smtpd_milters", milter_spec)
+    setup_s = time.monotonic() - t0
+
+    env = base_env(tmp, "postfix-maps", "postfix-maps", "grommunio", 60000, 30000)
+    env.update({
+        "OCF_RESKEY_config_directory": directory,
+        "OCF_RESKEY_maps": " ".join("%s=mysql:%s" % (param, path)
+                                    for param, path in config.maps.items()),
+        "OCF_RESKEY_milters": milter_spec,
+    })
+    start_env = dict(env, OCF_RESKEY_CRM_meta_interval="0", OCF_RESKEY_CRM_meta_timeout="60000")
+    stop_env = dict(start_env, OCF_RESKEY_CRM_meta_timeout="20000")
+    fx.add("postfix-maps stop", lambda: runner.spawn([agent, "stop"], stop_env))
+    runner.checked([agent, "start"], start_env, "postfix-maps start")
+    env10 = dict(env, OCF_CHECK_LEVEL="10")
+    env0 = dict(env, OCF_CHECK_LEVEL="0")
+    dummy_env, _ = dummy_setup(runner, tmp)
+    fx.add("Dummy stop", lambda: runner.spawn([DUMMY, "stop"], dict(
+        dummy_env, OCF_RESKEY_CRM_meta_interval="0")))
+    domains_cf = config.maps["virtual_mailbox_domains"]
+    postmap_argv = [POSTMAP, "-c", directory, "-q", "example.com", "mysql:" + domains_cf]
+    rc, _, _, stdout, stderr = runner.spawn(postmap_argv, env, capture=True)
+    if rc != 0 or stdout.strip() != "1":
+        raise BenchError("postmap -q example.com did not find it: rc %d %s"
+                         % (rc, (stdout + stderr).strip()))
+    # The verbose output of one level-10 monitor: what it checks and how long each took.
+    rc, _, _, stdout, stderr = runner.spawn([agent, "monitor", "--verbose"], env10, capture=True)
+    if rc != 0:
+        raise BenchError("postfix-maps monitor (level 10) failed, rc %d: %s"
+                         % (rc, (stdout + stderr).strip()[-800:]))
+    sample = stdout.rstrip("\n").replace(directory + "/", "DIR/").splitlines()
+
+    runs = [
+        ([PYTHON, "-c", "pass"], env, Series("/usr/bin/python3 -c pass")),
+        ([PYTHON, "-IS", "-c", "pass"], env, Series("/usr/bin/python3 -IS -c pass (info)")),
+        (imports_argv(agent, POSTFIX_IMPORTS), env,
+         Series("python3 -IS + the monitor's imports (info)")),
+        ([DUMMY, "monitor"], dummy_env, Series("heartbeat Dummy monitor (shell floor)")),
+        ([agent, "monitor"], env10, Series("postfix-maps monitor, OCF_CHECK_LEVEL=10")),
+        ([agent, "monitor"], env0, Series("postfix-maps monitor, OCF_CHECK_LEVEL=0")),
+        (postmap_argv, env, Series("postmap -q example.com mysql:FILE (one)")),
+    ]
+    for _ in range(2):
+        for argv, e, _series in runs:
+            runner.spawn(argv, e)
+    log("postfix-maps: %d interleaved rounds" % args.runs)
+    for _ in range(args.runs):
+        for argv, e, series in runs:
+            rc, wall, cpu, _, _ = runner.spawn(argv, e)
+            if rc != 0:
+                series.failed += 1
+                log("FAIL: %s: %s" % (series.label, runner.explain(argv, e)))
+            else:
+                series.add(wall, cpu)
+    out["postfix"] = dict(agent=agent, setup_s=setup_s, series=[s for _, _, s in runs],
+                          sample=sample, shebang=shebang(agent))
+
+
+def render_postfix(args, r):
+    lines = []
+    add = lines.append
+    bare, floor, imported, dummy, l10, l0, postmap = r["series"]
+    add("postfix-maps monitor benchmark")
+    add("  agent   : %s  (%s)" % (r["agent"], r["shebang"]))
+    add("  python  : %s, %s CPUs, %d runs per row, interleaved; fixtures up in %.1f s"
+        % (sys.version.split()[0], os.cpu_count(), args.runs, r["setup_s"]))
+    add("  maps    : the four grommunio mysql: maps over MariaDB's unix socket, milter a TCP "
+        "acceptor")
+    add("")
+    lines += table(r["series"])
+    add("")
+    add("one level-10 monitor --verbose (DIR = the test config_directory):")
+    for line in r["sample"]:
+        add("      " + line)
+    add("")
+    add(ratio_line("level 10 / python3 -c pass", l10.median, bare.median))
+    add(ratio_line("level 10 / heartbeat Dummy monitor", l10.median, dummy.median))
+    add(ratio_line("level 10 / one bare postmap -q", l10.median, postmap.median,
+                   "(4 lookups run in parallel, after one postconf)"))
+    add(ratio_line("level 0 / python3 -c pass", l0.median, bare.median))
+    add(ratio_line("level 0 / heartbeat Dummy monitor", l0.median, dummy.median))
+    add("      %-44s %11.1f ms  (postconf, the .cf files, threads, exit)"
+        % ("level 0 - its imports alone", l0.median - imported.median))
+    add("      %-44s %11.1f ms  (postconf, 4 x postmap in parallel, the milter)"
+        % ("level 10 - its imports alone", l10.median - imported.median))
+    failed = l10.failed + l0.failed
+    add(verdict(failed == 0, "postfix-maps monitors returned 0", "%d failed" % failed,
+                "0 failed"))
+    return lines
+
+
+# -- main ----------------------------------------------------------------------------------
+
+def shebang(path):
+    with open(path, "rb") as handle:
+        return handle.readline().decode(errors="replace").strip()
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("section", nargs="?", default="all",
+                        choices=("all", "stack-health", "postfix-maps"),
+                        help="which agent to benchmark (default: both)")
+    parser.add_argument("--runs", type=int, default=30,
+                        help="runs per measurement (default 30)")
+    parser.add_argument("--hang-runs", type=int, default=2,
+                        help="monitors against the silent IMAP peer, up to 10 s each (default 2)")
+    parser.add_argument("--delay", type=float, default=0.1,
+                        help="latency each DelayProxy adds, in seconds (default 0.1)")
+    parser.add_argument("--agent-dir", default=DEFAULT_AGENT_DIR,
+                        help="directory of the installed agents (default %s)" % DEFAULT_AGENT_DIR)
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.hang_runs < 0 or args.delay < 0:
+        parser.error("--runs must be positive, --hang-runs and --delay not negative")
+
+    def log(text):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    if os.geteuid() != 0:
+        log("ERROR: must run as root (MariaDB, Dovecot and the agents' state dir)")
+        return 1
+    # SIGTERM/SIGHUP: unwind through the finally blocks so every fixture goes away.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
+
+    tmp = tempfile.mkdtemp(prefix="health-bench.")
+    os.chmod(tmp, 0o755)
+    fx = Fixtures(log)
+    fx.mariadb = None
+    runner = Runner(tmp)
+    out = {}
+    started = time.monotonic()
+    try:
+        if args.section in ("all", "stack-health"):
+            bench_stack(args, runner, tmp, fx, log, out)
+        if args.section in ("all", "postfix-maps"):
+            bench_postfix(args, runner, tmp, fx, log, out)
+    except BenchError as exc:
+        log("ERROR: %s" % exc)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        log("ERROR: %s: %s" % (exc, (exc.stderr or "").strip()))
+        return 1
+    finally:
+        fx.close()
+        runner.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    lines = []
+    if "stack" in out:
+        lines += render_stack(args, out["stack"])
+    if "postfix" in out:
+        if lines:
+            lines.append("")
+        lines += render_postfix(args, out["postfix"])
+    lines.append("")
+    lines.append("(benchmark took %.0f s, fixtures included)" % (time.monotonic() - started))
+    print("\n".join(lines))
+    failed = 0
+    if "stack" in out:
+        failed += out["stack"]["ours"].failed + out["stack"]["slow"].failed
+    if "postfix" in out:
+        failed += sum(s.failed for s in out["postfix"]["series"][4:6])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
