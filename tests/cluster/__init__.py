@@ -1,0 +1,1 @@
+"""Tests against a real single-node corosync + pacemaker cluster (see cluster.py)."""
