@@ -57,7 +57,7 @@ def _drain(conn):
 class _Peer:
     """A listening socket, one accept thread, and one thread per connection."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", port=0):
         self.host = host
         self.accepted = 0
         self._closed = threading.Event()
@@ -65,7 +65,9 @@ class _Peer:
         self._socks = set()      # every open connection socket, to shut on close()
         self._threads = []
         self._listener = socket.socket(_family(host), socket.SOCK_STREAM)
-        self._listener.bind((host, 0))
+        # A given port is one a closed peer had: come back on it at once.
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((host, port))
         self._listener.listen(64)
         self.port = self._listener.getsockname()[1]
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True,
@@ -75,6 +77,10 @@ class _Peer:
     @property
     def address(self):
         return _address(self.host, self.port)
+
+    @property
+    def closed(self):
+        return self._closed.is_set()
 
     def __enter__(self):
         return self
