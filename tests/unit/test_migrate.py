@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import TOP
-from grommunio_ocf import migrate
+from grommunio_ocf import convert, crmconf, migrate
 
 EXAMPLES = os.path.join(TOP, "packaging", "examples")
 SEED_FILE = os.path.join(EXAMPLES, "seed.crm")
@@ -37,7 +37,7 @@ def warnings_of(err):
 
 def statements(text):
     """The statements of crm text (asserting that it reads back without a warning)."""
-    found, _, warnings = migrate.read_statements(text)
+    found, _, warnings = crmconf.read_statements(text)
     assert warnings == []
     return [s for s in found if s.kind]
 
@@ -47,7 +47,7 @@ def by_id(text):
 
 
 def constraints(text):
-    return {s.id: s.tokens for s in statements(text) if s.kind in migrate.REFERRING}
+    return {s.id: s.tokens for s in statements(text) if s.kind in crmconf.REFERRING}
 
 
 def converted(text, *args):
@@ -60,7 +60,7 @@ def converted(text, *args):
 def new_primitive(found, name="grodata_binds"):
     stmt = found[name]
     assert stmt.kind == "primitive"
-    prim = migrate.Primitive(stmt)
+    prim = crmconf.Primitive(stmt)
     assert prim.agent == "ocf:grommunio:grodata-binds"
     return prim
 
@@ -102,8 +102,8 @@ def test_seed_becomes_one_grodata_binds_primitive():
 def test_seed_constraints_are_unchanged_and_name_the_group():
     before, after = constraints(SEED), constraints(run(SEED, "--format", "crm")[1])
     assert after == before
-    naming = [i for i, tokens in after.items() if "grodata_binds" in migrate.references(
-        migrate.Statement(tokens))]
+    naming = [i for i, tokens in after.items() if "grodata_binds" in crmconf.references(
+        crmconf.Statement(tokens))]
     assert sorted(naming) == ["binds_before_grommunio_svc", "grodata_before_binds",
                               "grodata_binds_on_grodata", "grommunio_svc_on_binds"]
 
@@ -323,7 +323,7 @@ def test_script_deletes_and_recreates_rewritten_constraints():
 def test_glued_set_brackets_are_understood():
     stmt = statements("order o Mandatory: a (grodata_mount_bind_mysql grodata_mount_bind_redis)\n")[0]
     mapping = dict.fromkeys(BIND_IDS, "grodata_binds")
-    assert migrate.rewrite(stmt, mapping) == ["order", "o", "Mandatory:", "a", "(grodata_binds",
+    assert crmconf.rewrite(stmt, mapping) == ["order", "o", "Mandatory:", "a", "(grodata_binds",
                                               ")"]
 
 
@@ -485,28 +485,28 @@ def test_a_continuation_at_the_end():
                                       ("1m", 60000), ("500ms", 500), ("2h", 7200000),
                                       ("PT1M30S", 90000), (" 20s ", 20000)])
 def test_duration_ms(text, ms):
-    assert migrate.duration_ms(text) == ms
+    assert crmconf.duration_ms(text) == ms
 
 
 @pytest.mark.parametrize("text", ["", "P", "PT", "fast", "10 parsecs", "-1s"])
 def test_duration_ms_refuses(text):
     with pytest.raises(ValueError):
-        migrate.duration_ms(text)
+        crmconf.duration_ms(text)
 
 
 @pytest.mark.parametrize("token", ["plain", "binds=a b c", 'say="hi"', "back\\slash", "",
                                    "x=", "a b"])
 def test_quote_round_trips_through_crms_lexer(token):
     import shlex
-    assert shlex.split(migrate.quote(token)) == [token]
+    assert shlex.split(crmconf.quote(token)) == [token]
 
 
 def test_agent_ops_match_the_agents_meta_data():
     root = ET.parse(os.path.join(TOP, "metadata", "grodata-binds.xml")).getroot()
     actions = {a.get("name"): a for a in root.iter("action")}
-    for name, interval, timeout in migrate.AGENT_OPS:
+    for name, interval, timeout in convert.AGENT_OPS:
         assert actions[name].get("timeout") == timeout
-    assert set(migrate.AGENT_ACTIONS) <= set(actions)
+    assert set(convert.AGENT_ACTIONS) <= set(actions)
 
 
 # -- the examples ------------------------------------------------------------------
@@ -529,20 +529,20 @@ def test_examples_hold_the_helpers_primitive_and_every_seed_constraint(name):
         if stmt.kind == "primitive" and stmt.id not in BIND_IDS:
             assert found[stmt.id].tokens == stmt.tokens
     assert run(text)[0] == 1                  # nothing left to convert
-    health = migrate.Primitive(found["stack_health"])
+    health = crmconf.Primitive(found["stack_health"])
     assert health.agent == "ocf:grommunio:stack-health"
-    maps = migrate.Primitive(found["postfix_maps"])
+    maps = crmconf.Primitive(found["postfix_maps"])
     assert ("monitor", {"interval": "60s", "timeout": "30s", "OCF_CHECK_LEVEL": "10"}) in ops(maps)
 
 
 def test_migrated_group_ends_with_stack_health_then_postfix_maps():
-    members = migrate.Group(by_id(example("migrated.crm"))["grommunio_svc"]).members
+    members = crmconf.Group(by_id(example("migrated.crm"))["grommunio_svc"]).members
     assert members[-3:] == ["nginx", "stack_health", "postfix_maps"]
 
 
 def test_migrated_clone_runs_postfix_maps_as_a_clone_after_mariadb():
     found = by_id(example("migrated-clone.crm"))
-    assert migrate.Group(found["grommunio_svc"]).members[-2:] == ["nginx", "stack_health"]
+    assert crmconf.Group(found["grommunio_svc"]).members[-2:] == ["nginx", "stack_health"]
     assert found["postfix_maps_clone"].tokens[:3] == ["clone", "postfix_maps_clone",
                                                       "postfix_maps"]
     assert found["mariadb_before_postfix_maps"].tokens[2:] == [
