@@ -87,6 +87,11 @@ class ClusterError(AssertionError):
     """The cluster did not do what a test waited for; the message has the evidence."""
 
 
+# What systemd gives the daemons on a real node: the agents must not depend
+# on anything the test session happens to have (a pyenv PATH, PYTEST_*).
+DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
 def _env(**extra):
     """The environment for cluster tools: no CIB_* leaking in from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_")}
@@ -228,7 +233,7 @@ class Cluster:
             # A session of its own: ^C at the terminal reaches pytest only, and the
             # fixture then stops the daemons in order.
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=_env(**env), start_new_session=True)
+                                    env=dict(DAEMON_ENV, **env), start_new_session=True)
         self._procs[name] = proc
         self.pids.write(name + ".pid", [(proc.pid, name)])
 

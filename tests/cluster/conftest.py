@@ -44,3 +44,11 @@ def cluster(cluster_session):
     """The session's cluster, emptied (Cluster.reset) before the module's first test."""
     cluster_session.reset()
     return cluster_session
+
+
+def pytest_terminal_summary(terminalreporter):
+    from .timings import RECORDED
+    if RECORDED:
+        terminalreporter.section("cluster timings (seconds)")
+        for what, seconds in RECORDED:
+            terminalreporter.write_line("%7.1f  %s" % (seconds, what))
