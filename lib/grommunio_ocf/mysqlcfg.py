@@ -70,7 +70,13 @@ def parse_text(text, path):
 
 def load(path):
     """Read and check ``path``; ``ConfigError`` says what is wrong with it."""
+    import os
+    import stat
     try:
+        # A FIFO or device would block the read, and with it the monitor.
+        if os.path.exists(path) and not os.path.isdir(path) \
+                and not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigError(Status.ERR_INSTALLED, "%s is not a regular file" % path)
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
     except FileNotFoundError:

@@ -160,6 +160,19 @@ def test_missing_cf(maps, setup):
                                     % (pc.maps["recipient_bcc_maps"], pc.maps["recipient_bcc_maps"]))
 
 
+def test_cf_that_is_a_fifo_does_not_block(maps, setup):
+    pc, params = setup
+    path = pc.maps["recipient_bcc_maps"]
+    os.unlink(path)
+    os.mkfifo(path)
+    params["check_timeout"] = "2"  # postconf and postmap do block on it: killed at 2 s
+    began = time.monotonic()
+    result = maps("start", params, timeout=20)
+    assert result.rc == 1
+    assert "cf: %s is not a regular file" % path in result.reason, result.reason
+    assert time.monotonic() - began < 8
+
+
 def test_world_readable_cf_degrades(maps, setup):
     pc, params = setup
     pc.chmod("virtual_mailbox_maps", 0o644)

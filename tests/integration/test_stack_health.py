@@ -282,6 +282,14 @@ def test_mysql_config_problems(health, tmp_path, content, expected):
     assert result.reason.startswith("mysql: %s" % path) and expected in result.reason
 
 
+def test_mysql_config_that_is_a_fifo_does_not_block(health, tmp_path):
+    fifo = tmp_path / "mysql_adaptor.cfg"
+    os.mkfifo(fifo)
+    result = health("validate-all", mysql_config=str(fifo), critical="mysql", timeout=10)
+    assert result.rc == 5
+    assert result.reason == "mysql_config: %s is not a regular file" % fifo
+
+
 def test_mysql_config_is_a_directory(health, tmp_path):
     result = health("validate-all", mysql_config=str(tmp_path), critical="mysql")
     assert result.rc == 5
