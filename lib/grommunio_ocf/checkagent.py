@@ -21,6 +21,7 @@ from .health import report, run_all, verdict
 from .state import StateFile
 from .status import OCFError, Status
 
+MIN_ROUND = 0.5  # seconds a start round gets at least (less for tiny budgets)
 COLOURS = {Status.SUCCESS: "green", Status.DEGRADED: "yellow", Status.ERR_GENERIC: "red"}
 
 
@@ -87,7 +88,9 @@ class CheckAgent(Agent):
             outcomes, critical, status, reason = self._evaluate(values, op, depth)
             if status != Status.ERR_GENERIC or not self.start_waits:
                 break
-            if op.deadline.remaining() <= self.poll_interval:
+            # Another round needs time to sleep and still give each check a
+            # fair chance; a starved round would only report "out of time".
+            if op.deadline.remaining() <= self.poll_interval + min(MIN_ROUND, op.timeout / 10):
                 break
             time.sleep(self.poll_interval)
         report(outcomes, op, critical)
