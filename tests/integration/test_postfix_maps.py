@@ -326,3 +326,13 @@ def test_ocf_tester_passes(setup, tmp_path):
     assert "passed all tests" in out, out
     assert "Traceback" not in out
     assert DB_PASSWORD not in out
+
+
+def test_main_cf_gone_under_a_started_resource_is_one_failure(maps, setup):
+    pc, params = setup
+    assert maps("start", params).rc == 0
+    os.unlink(pc.main_cf)
+    result = maps("monitor", params, env={"OCF_CHECK_LEVEL": "0"})
+    assert result.rc == 1
+    assert result.reason == ("setting: postconf -c %s: open %s: No such file or directory"
+                             % (pc.directory, pc.main_cf))
