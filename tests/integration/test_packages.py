@@ -213,10 +213,9 @@ def test_deb_installs_working_agents(installed_deb, scratch):
 def test_deb_agent_metadata_passes_ocf_tester_checks(installed_deb, name):
     """ocf-tester's meta-data checks, for every installed agent.
 
-    Only these: past validate-all, ocf-tester starts the agent, and an
-    agent whose defaults validate (as postfix-maps' do where postfix is
-    installed) would then act on this machine's real configuration.  The
-    full cycles live in each agent's own tests, on scratch setups.
+    The full cycles, on scratch setups and the test services, follow
+    (grodata-binds above, the health agents below): with their defaults an
+    agent would act on this machine's real configuration.
     """
     path = "%s/%s" % (AGENTDIR, name)
     assert path in installed_deb
@@ -232,3 +231,40 @@ def test_deb_agent_metadata_passes_ocf_tester_checks(installed_deb, name):
     # The installed agent finds its library through the LIBDIR packaging/install wrote in.
     with open(path, encoding="utf-8") as handle:
         assert 'LIBDIR = "%s"\n' % LIBDIR in handle.read()
+
+
+def ocf_tester(name, instance, options, tmp_path):
+    argv = ["ocf-tester", "-n", instance]
+    for option in options:
+        argv += ["-o", option]
+    env = dict(ENV, HA_RSCTMP=str(tmp_path))
+    proc = subprocess.run(argv + ["%s/%s" % (AGENTDIR, name)], env=env, capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_deb_health_agents_pass_ocf_tester(installed_deb, tmp_path, dovecot, mariadb, adminapi,
+                                           redis, postfix_config):
+    """The full ocf-tester cycle for the packaged health agents, pointed at the test services."""
+    if not shutil.which("ocf-tester"):
+        pytest.skip("ocf-tester (resource-agents) is not installed")
+    from services.listeners import TcpAcceptor
+    from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
+    cfg = tmp_path / "mysql_adaptor.cfg"
+    cfg.write_text("mysql_username = %s\nmysql_password = %s\nmysql_dbname = %s\n"
+                   % (DB_USER, DB_PASSWORD, DB_NAME))
+    with TcpAcceptor() as milter:
+        rc, out = ocf_tester("stack-health", "pkg_health", [
+            "imap_url=imap://127.0.0.1:%d" % dovecot.imap_port,
+            "admin_api_url=" + adminapi.status_url, "mysql_config=%s" % cfg,
+            "mysql_socket=" + mariadb.socket, "lmtp_address=127.0.0.1:%d" % dovecot.lmtp_port,
+            "redis_address=" + redis.address, "milter_address=" + milter.address], tmp_path)
+        assert rc == 0 and "passed all tests" in out, out
+        assert DB_PASSWORD not in out
+        postfix_config.set("smtpd_milters", "inet:" + milter.address)
+        rc, out = ocf_tester("postfix-maps", "pkg_maps", [
+            "config_directory=" + postfix_config.directory, "milters=inet:" + milter.address,
+            "maps=" + " ".join("%s=mysql:%s" % item for item in postfix_config.maps.items())],
+            tmp_path)
+        assert rc == 0 and "passed all tests" in out, out
+        assert DB_PASSWORD not in out
