@@ -168,10 +168,11 @@ def loaded(cluster, env):
     with open(MIGRATED, encoding="utf-8") as handle:
         text = stand_in(handle.read(), env)
     began = time.monotonic()
+    mark = cluster.log_mark()
     cluster.load(text, settle=False)
-    mon = cluster.wait(everything_started, 180, "every resource of the migrated configuration")
+    cluster.wait(everything_started, 180, "every resource of the migrated configuration")
     record("migrated configuration: load to all started", time.monotonic() - began)
-    yield text
+    yield {"text": text, "start_log": cluster.log_since(mark)}
     cluster.reset()
     cluster.wait(lambda m: not m.resources, 60, "every resource gone")
     cluster.wait_settled()
@@ -249,7 +250,7 @@ def test_everything_started_in_order(cluster, loaded, env, healthy):
     for name in NAMES:
         with open("%s/%s/data" % (env["varlib"], name), encoding="utf-8") as handle:
             assert handle.read().startswith(name)
-    log = cluster.log_tail(4000)
+    log = loaded["start_log"]
     order = ["grodata_mount", "grodata_binds", "mariadb", "nginx", "stack_health", "postfix_maps"]
     positions = [log.rfind("Result of start operation for %s" % rid) for rid in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
@@ -363,13 +364,14 @@ def test_non_critical_failure_degrades_without_restart(cluster, env, healthy):
 
 def test_postfix_map_with_a_wrong_password_fails_postfix_maps(cluster, env, healthy):
     postfix = env["postfix"]
+    mark = cluster.log_mark()
     postfix.edit_cf("virtual_alias_maps", "password", "not-the-password")
     try:
         mon = wait_failure(cluster, "postfix_maps", "monitor", MAPS_INTERVAL + 10,
                            "postfix_maps' monitor to fail")
         [failure] = [f for f in mon.failures_of("postfix_maps") if f.op == "monitor"]
         assert failure.exitreason.startswith("lookup: virtual_alias_maps: connect to mysql server")
-        assert "Access denied for user 'grommunio'" in cluster.log_tail(400)
+        assert "Access denied for user 'grommunio'" in cluster.log_since(mark)
         assert DB_PASSWORD not in crm_text(cluster, "status")
     finally:
         postfix.edit_cf("virtual_alias_maps", "password", DB_PASSWORD)
