@@ -236,10 +236,12 @@ def _dispatch(agent, action, op, environ, log):
         # stop escalates to fencing.  Start refuses these parameters, so no
         # start can have made anything with them: there is nothing to stop
         # -- unless the agent's stop does not depend on them at all.
-        log.warning("stop with invalid parameters (%s): nothing was started with them"
-                    % "; ".join(p.text for p in problems))
+        invalid = "; ".join(p.text for p in problems)
         if agent.stop_needs_valid_params:
+            log.warning("stop with invalid parameters (%s): nothing was started with them, "
+                        "nothing to stop" % invalid)
             return Status.SUCCESS
+        log.warning("stop with invalid parameters (%s): stopping all the same" % invalid)
         problems = []
     if action in ("validate-all", "start"):
         extra = unknown(agent.params, environ)
