@@ -174,7 +174,10 @@ def login(conn, user, password):
         if kind == bytes((EOF_OR_SWITCH,)):
             if len(packet) == 1:  # an old-style request for the pre-4.1 hash
                 raise _unsupported("mysql_old_password", user)
-            plugin, pos = _nul_string(packet, 1)
+            try:
+                plugin, pos = _nul_string(packet, 1)
+            except ValueError:
+                raise ProbeFailure("%s sent a malformed auth switch request" % conn.peer) from None
             plugin = plugin.decode("ascii", "replace")
             if plugin != NATIVE:
                 raise _unsupported(plugin, user)
