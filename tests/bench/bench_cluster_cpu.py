@@ -30,51 +30,29 @@ the cluster or a resource did not start, a monitor failed); 2 on usage
 errors.  Standard library only (the fixtures import pytest).
 """
 
-import ctypes
+import argparse
+import collections
+import errno
 import os
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 
-CLONE_NEWNS = 0x00020000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-MNT_DETACH = 2
+import benchlib
+from benchlib import (FILESYSTEM, OCF_ROOT, SEED, BenchError, Cleanups, Spawner, detach_all,
+                      exit_on_signals, mount_points_under, private_mount_namespace,
+                      start_mariadb, table_head, tests_on_path, write_mysql_config)
 
+tests_on_path()
 
-def private_mount_namespace():
-    """unshare(CLONE_NEWNS) + mount --make-rprivate /, as tests/conftest.py does.
-
-    Must run while the process is single-threaded.  The cluster daemons and
-    so every resource inherit the namespace: their mounts die with it.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
-    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
-
-
-import argparse       # noqa: E402
-import collections    # noqa: E402
-import errno          # noqa: E402
-import shutil         # noqa: E402
-import signal         # noqa: E402
-import socket         # noqa: E402
-import statistics     # noqa: E402
-import struct         # noqa: E402
-import subprocess     # noqa: E402
-import tempfile       # noqa: E402
-import threading      # noqa: E402
-import time           # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests"))
-
-OCF_ROOT = "/usr/lib/ocf"
-FILESYSTEM = OCF_ROOT + "/resource.d/heartbeat/Filesystem"
 AGENT_DIR = OCF_ROOT + "/resource.d/grommunio"
-SEED = ("mysql", "redis", "gromox", "grommunio-web", "grommunio-antispam",
-        "grommunio-dav", "grommunio-admin-api")
 # Not the tests' /run/grommunio-ocf-test-cluster: Cluster.start() ends the
 # daemons recorded in its state dir, and those may be another run's.
 STATE = "/run/grommunio-ocf-bench-cluster"
@@ -101,13 +79,9 @@ TITLES = {
 }
 
 
-class BenchError(Exception):
-    pass
-
-
 def log(text):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), text))
-    sys.stderr.flush()
+    """benchlib.log with the time of day (a run takes minutes)."""
+    benchlib.log("[%s] %s" % (time.strftime("%H:%M:%S"), text))
 
 
 # -- processes -------------------------------------------------------------------
@@ -282,28 +256,6 @@ def describe(rec):
 
 # -- scratch grodata ---------------------------------------------------------------
 
-def mount_points_under(top):
-    points = []
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            point = line.split()[4].replace("\\040", " ")
-            if point == top or point.startswith(top + "/"):
-                points.append(point)
-    return points
-
-
-def detach_all(top):
-    """Lazily unmount everything at or below ``top``, latest first."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for _ in range(5):
-        points = mount_points_under(top)
-        if not points:
-            return True
-        for point in reversed(points):
-            libc.umount2(os.fsencode(point), MNT_DETACH)
-    return not mount_points_under(top)
-
-
 class Scratch:
     """A loop-mounted ext4 "grodata" with the 7 seed directories, targets under var/lib."""
 
@@ -343,7 +295,7 @@ class Fixtures:
 
     def __init__(self, root):
         self.root = root
-        self._close = []
+        self._cleanups = Cleanups(log)
         self.pgids = {}                 # service name -> process group, for their CPU
 
     def start(self):
@@ -351,45 +303,28 @@ class Fixtures:
         from services.adminapi import AdminApi
         from services.dovecot import Dovecot
         from services.listeners import TcpAcceptor
-        from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER, MariaDB
         from services.postfix import PostfixConfig
         from services.redis import Redis
 
-        self.mariadb = self._add(MariaDB(), "cleanup")
-        self.mariadb.start()
-        self.mariadb.provision()
-        self.dovecot = self._add(Dovecot(), "cleanup")
-        self.dovecot.start()
-        self.redis = self._add(Redis(), "cleanup")
-        self.redis.start()
-        self.api = self._add(AdminApi(), "close")
-        self.milter = self._add(TcpAcceptor(), "close")
+        cleanups = self._cleanups
+        self.mariadb = start_mariadb(cleanups)
+        self.dovecot = cleanups.started("dovecot", Dovecot())
+        self.redis = cleanups.started("redis", Redis())
+        self.api = cleanups.keep("admin-api", AdminApi())
+        self.milter = cleanups.keep("milter", TcpAcceptor())
         self.pgids = {"MariaDB": self.mariadb._proc.pid, "Dovecot": self.dovecot.pid,
                       "redis": self.redis.pid}
         # gromox's own file: mysql_host = localhost means the unix socket.
-        self.mysql_config = os.path.join(root, "mysql_adaptor.cfg")
-        with open(self.mysql_config, "w", encoding="utf-8") as handle:
-            handle.write("mysql_host = localhost\nmysql_port = %d\nmysql_username = %s\n"
-                         "mysql_password = %s\nmysql_dbname = %s\n"
-                         % (self.mariadb.port, DB_USER, DB_PASSWORD, DB_NAME))
-        os.chmod(self.mysql_config, 0o600)
+        self.mysql_config = write_mysql_config(os.path.join(root, "mysql_adaptor.cfg"),
+                                               "localhost", self.mariadb.port)
         directory = os.path.join(root, "postfix")
         os.mkdir(directory)
         self.postfix = PostfixConfig(directory, self.mariadb)
         self.milter_spec = "inet:%s" % self.milter.address
         self.postfix.set("smtpd_milters", self.milter_spec)
 
-    def _add(self, obj, method):
-        self._close.append(getattr(obj, method))
-        return obj
-
     def close(self):
-        while self._close:
-            closer = self._close.pop()
-            try:
-                closer()
-            except Exception as exc:  # noqa: BLE001 -- close the rest regardless
-                log("cleanup: %s: %s" % (closer, exc))
+        self._cleanups.close()
 
     def cpu_ticks(self):
         return {name: group_cpu_ticks(pgid) for name, pgid in self.pgids.items()}
@@ -544,23 +479,6 @@ def measure_window(key, execd, watch, fx, seconds):
 
 # -- by hand -----------------------------------------------------------------------
 
-class Spawner:
-    def __init__(self):
-        self.devnull = os.open(os.devnull, os.O_RDWR)
-
-    def __call__(self, argv, env):
-        """(rc, wall s, cpu s of the child and the children it reaped) of one run."""
-        actions = [(os.POSIX_SPAWN_DUP2, self.devnull, fd) for fd in (0, 1, 2)]
-        t0 = time.perf_counter()
-        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-        _, status, usage = os.wait4(pid, 0)
-        wall = time.perf_counter() - t0
-        return os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime
-
-    def close(self):
-        os.close(self.devnull)
-
-
 def agent_label(rid):
     return {BINDS_ID: "grodata-binds, 7 binds", HEALTH_ID: "stack-health, 6 checks",
             POSTFIX_ID: "postfix-maps, OCF_CHECK_LEVEL=10"}.get(rid, "Filesystem bind")
@@ -616,7 +534,7 @@ def bench(args, keys, state):
         fx = state["fx"] = Fixtures(root)
         fx.start()
     watch = state["watch"] = ProcWatch()
-    spawn = state["spawn"] = Spawner()
+    spawn = state["spawn"] = Spawner()     # (rc, wall s, cpu s of it and what it reaped)
 
     cluster = Cluster(state=STATE)
     log("starting the cluster (state in %s)" % STATE)
@@ -696,10 +614,8 @@ def render(args, keys, results, state, took):
     add("")
     add("In the cluster: delta of pacemaker-execd's cutime+cstime (its reaped monitors) "
         "over the window")
-    head = "%-4s %8s %14s %8s %9s %7s %8s %13s" % (
-        "", "window s", "runs (nominal)", "cpu s", "cpu s/h", "% core", "ms/run", "execd own s/h")
-    add(head)
-    add("-" * len(head))
+    out += table_head("%-4s %8s %14s %8s %9s %7s %8s %13s", (
+        "", "window s", "runs (nominal)", "cpu s", "cpu s/h", "% core", "ms/run", "execd own s/h"))
     for key in keys:
         r = results[key]
         add("%-4s %8.1f %14s %8.2f %9.1f %7.3f %8.1f %13.1f" % (
@@ -732,10 +648,8 @@ def render(args, keys, results, state, took):
         add("")
         add("By hand: os.wait4 rusage of each monitor run with the environment Pacemaker gave "
             "it, x runs/h at its interval")
-        head = "%-34s %8s %7s %9s %9s %9s %8s" % (
-            "monitor", "interval", "runs/h", "cpu ms", "(median)", "wall ms", "cpu s/h")
-        add(head)
-        add("-" * len(head))
+        out += table_head("%-34s %8s %7s %9s %9s %9s %8s", (
+            "monitor", "interval", "runs/h", "cpu ms", "(median)", "wall ms", "cpu s/h"))
         seen = set()
         for key in keys:
             for label, row in by_hand.get(key, {}).items():
@@ -750,9 +664,7 @@ def render(args, keys, results, state, took):
                     1000 * statistics.median(row["wall"]), row["per_hour"]))
     add("")
     add("CPU seconds per hour")
-    head = "%-4s %-16s %-16s" % ("", "in the cluster", "by hand")
-    add(head)
-    add("-" * 38)
+    out += table_head("%-4s %-16s %-16s", ("", "in the cluster", "by hand"))
     hand_total = {key: sum(row["per_hour"] for row in by_hand[key].values()) for key in by_hand}
     for key in keys:
         add("%-4s %-16s %-16s" % (key, "%.1f" % per_hour(results[key]),
@@ -818,10 +730,7 @@ def main(argv):
             del os.environ[name]
     os.environ["PATH"] = SERVICE_PATH
 
-    def interrupted(signum, frame):
-        raise SystemExit(128 + signum)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupted)
+    exit_on_signals()
 
     started = time.monotonic()
     state = {}

@@ -19,28 +19,22 @@ targets say), 1 when it could not run or an agent returned a wrong code,
 """
 
 import argparse
-import ctypes
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+from benchlib import (FILESYSTEM, OCF_PATH, PYTHON, REPO, SEED, BenchError, Series, Spawner,
+                      detach_all, log, mount_points_under, ocf_env, pct,
+                      reexec_in_private_namespace, require_executable, shebang, timing_table,
+                      verdict)
+
 DEFAULT_AGENT = os.path.join(REPO, "agents", "grodata-binds")
 INSTALLED_AGENT = "/usr/lib/ocf/resource.d/grommunio/grodata-binds"
-OCF_ROOT = "/usr/lib/ocf"
-FILESYSTEM = OCF_ROOT + "/resource.d/heartbeat/Filesystem"
-PYTHON = "/usr/bin/python3"
-SEED = ("mysql", "redis", "gromox", "grommunio-web", "grommunio-antispam",
-        "grommunio-dav", "grommunio-admin-api")
 NS_MARKER = "GRODATA_BINDS_BENCH_NS"   # value: pid of the process outside the namespace
-MNT_DETACH = 2
 
 TARGET_RATIO_FS = 10.0     # Filesystem round / ours, at least
 TARGET_RATIO_PY = 1.5      # ours / bare python, at most
@@ -48,15 +42,7 @@ TARGET_1000_MS = 100.0     # 1,000-bind monitor median, below
 FS_BUDGET_S = 15.0         # wall-clock budget for the Filesystem rounds
 
 
-class BenchError(Exception):
-    pass
-
-
-# -- namespace -------------------------------------------------------------------
-
-def _ns(pid):
-    return os.readlink("/proc/%s/ns/mnt" % pid)
-
+# -- namespace, environment, children ----------------------------------------
 
 def ensure_private_namespace(argv):
     """Re-run this script under unshare unless this process already is in one.
@@ -64,119 +50,34 @@ def ensure_private_namespace(argv):
     Returns only inside the private namespace; the outer process exits with
     the inner one's status.
     """
-    outer = os.environ.get(NS_MARKER)
-    if outer:
-        try:
-            same = _ns("self") == _ns(outer)
-        except OSError:
-            same = False  # the outer process is gone: nothing to compare with
-        if same:
-            raise BenchError("%s is set but this is the same mount namespace as pid %s"
-                             % (NS_MARKER, outer))
-        for line in open("/proc/self/mountinfo"):
-            fields = line.split()
-            if fields[4] == "/" and any(f.startswith("shared:") for f in fields[6:fields.index("-")]):
-                raise BenchError("/ is still a shared mount in this namespace")
-        return
-    if os.geteuid() != 0:
+    if not os.environ.get(NS_MARKER) and os.geteuid() != 0:
         raise BenchError("must run as root (it mounts tmpfs and bind mounts)")
-    unshare = shutil.which("unshare") or "/usr/bin/unshare"
-    env = dict(os.environ, **{NS_MARKER: str(os.getpid())})
-    cmd = [unshare, "-m", "--propagation", "private", "--", sys.executable,
-           os.path.abspath(__file__)] + argv
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the inner run cleans up; wait for it
-    rc = subprocess.call(cmd, env=env)
-    sys.exit(rc if rc >= 0 else 1)
-
-
-# -- running children -----------------------------------------------------------
-
-_DEVNULL = None
-
-
-def spawn(argv, env):
-    """Run ``argv``; return (rc, wall seconds, cpu seconds of it and its children)."""
-    global _DEVNULL
-    if _DEVNULL is None:
-        _DEVNULL = os.open(os.devnull, os.O_RDWR)
-    actions = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 0),
-               (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
-               (os.POSIX_SPAWN_DUP2, _DEVNULL, 2)]
-    t0 = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    return os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime
-
-
-def explain(argv, env):
-    """Run once more with output captured, for an error message."""
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, errors="replace")
-    return "rc %d: %s" % (proc.returncode, proc.stdout.strip()[-600:] or "(no output)")
-
-
-def base_env(instance, interval_ms, timeout_ms, rtype, provider):
-    """The environment Pacemaker's executor gives an agent (the parts that matter)."""
-    return {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG": "C",
-        "OCF_ROOT": OCF_ROOT,
-        "OCF_RA_VERSION_MAJOR": "1",
-        "OCF_RA_VERSION_MINOR": "1",
-        "OCF_RESOURCE_INSTANCE": instance,
-        "OCF_RESOURCE_TYPE": rtype,
-        "OCF_RESOURCE_PROVIDER": provider,
-        "OCF_RESKEY_CRM_meta_interval": str(interval_ms),
-        "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
-        "HA_LOGFACILITY": "none",
-    }
+    reexec_in_private_namespace(NS_MARKER, __file__, argv)
 
 
 def ours_env(grodata, pairs, monitor=True):
-    env = base_env("grodata-binds", 20000 if monitor else 0, 40000 if monitor else 120000,
-                   "grodata-binds", "grommunio")
+    env = ocf_env("grodata-binds", "grodata-binds", "grommunio", 20000 if monitor else 0,
+                  40000 if monitor else 120000)
     env["OCF_RESKEY_grodata"] = grodata
     env["OCF_RESKEY_binds"] = " ".join("%s:%s" % pair for pair in pairs)
     return env
 
 
 def fs_env(name, source, target):
-    env = base_env("fs-" + name, 20000, 40000, "Filesystem", "heartbeat")
+    env = ocf_env("fs-" + name, "Filesystem", "heartbeat", 20000, 40000)
     env.update(OCF_RESKEY_device=source, OCF_RESKEY_directory=target,
                OCF_RESKEY_fstype="none", OCF_RESKEY_options="bind")
     return env
 
 
-def run_checked(argv, env, what):
+def run_checked(spawn, argv, env, what):
     rc, wall, cpu = spawn(argv, env)
     if rc != 0:
-        raise BenchError("%s failed: %s" % (what, explain(argv, env)))
+        raise BenchError("%s failed: %s" % (what, spawn.explain(argv, env)))
     return wall, cpu
 
 
-# -- mounts -------------------------------------------------------------------------
-
-def mount_points_under(top):
-    points = []
-    for line in open("/proc/self/mountinfo"):
-        point = line.split()[4].replace("\\040", " ")
-        if point == top or point.startswith(top + "/"):
-            points.append(point)
-    return points
-
-
-def detach_all(top):
-    """Lazily unmount everything at or below ``top``, deepest/latest first."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for _ in range(5):
-        points = mount_points_under(top)
-        if not points:
-            return True
-        for point in reversed(points):
-            libc.umount2(os.fsencode(point), MNT_DETACH)
-    return not mount_points_under(top)
-
+# -- the grodata -------------------------------------------------------------------
 
 class Setup:
     """A tmpfs "grodata" with ``n`` source dirs and ``n`` targets elsewhere."""
@@ -199,61 +100,34 @@ class Setup:
 
 # -- statistics ----------------------------------------------------------------------
 
-def pct(values, p):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-class Series:
-    def __init__(self, key, label):
-        self.key = key
-        self.label = label
-        self.wall = []
-        self.cpu = []
-
-    def add(self, wall, cpu):
-        self.wall.append(wall * 1000.0)
-        self.cpu.append(cpu * 1000.0)
-
-    @property
-    def median(self):
-        return statistics.median(self.wall)
-
-    def summary(self):
-        return {
-            "label": self.label,
-            "runs": len(self.wall),
-            "wall_ms": {"median": self.median, "p90": pct(self.wall, 90),
-                        "min": min(self.wall), "max": max(self.wall)},
-            "cpu_ms": {"median": statistics.median(self.cpu), "mean": statistics.fmean(self.cpu)},
-        }
+def summary(series):
+    """A series for the JSON output (and render())."""
+    return {
+        "label": series.label,
+        "runs": len(series.wall),
+        "wall_ms": {"median": series.median, "p90": pct(series.wall, 90),
+                    "min": min(series.wall), "max": max(series.wall)},
+        "cpu_ms": {"median": statistics.median(series.cpu),
+                   "mean": statistics.fmean(series.cpu)},
+    }
 
 
 # -- the benchmark ----------------------------------------------------------------------
 
 def bench(args, log):
     agent = os.path.abspath(args.agent)
-    if not os.access(agent, os.X_OK):
-        raise BenchError("agent %s is not executable" % agent)
-    if not os.access(FILESYSTEM, os.X_OK):
-        raise BenchError("%s missing (apt install resource-agents)" % FILESYSTEM)
+    require_executable(agent, "agent %s is not executable")
+    require_executable(FILESYSTEM, "%s missing (apt install resource-agents)")
     # Filesystem's check_binary fails every action (rc 5) without these.
-    path = base_env("x", 0, 0, "", "")["PATH"]
     for binary, package in (("modprobe", "kmod"), ("fuser", "psmisc"), ("fsck", "util-linux"),
                             ("mount", "mount"), ("umount", "mount")):
-        if shutil.which(binary, path=path) is None:
+        if shutil.which(binary, path=OCF_PATH) is None:
             raise BenchError("Filesystem needs %s (apt install %s)" % (binary, package))
-    with open(agent, "rb") as handle:
-        shebang = handle.readline().decode(errors="replace").strip()
 
     root = tempfile.mkdtemp(prefix="grodata-binds-bench.")
+    spawn = Spawner(root)
     started = []  # (argv, env) to stop in the finally block
-    out = {"agent": agent, "shebang": shebang, "python": sys.version.split()[0],
+    out = {"agent": agent, "shebang": shebang(agent), "python": sys.version.split()[0],
            "cpus": os.cpu_count(), "results": {}, "checks": [], "info": {}}
     try:
         # -- 7 seed binds -------------------------------------------------------------
@@ -261,7 +135,7 @@ def bench(args, log):
         env_start = ours_env(seed.grodata, seed.pairs, monitor=False)
         env_mon = ours_env(seed.grodata, seed.pairs)
         started.append(([agent, "stop"], env_start))
-        run_checked([agent, "start"], env_start, "grodata-binds start (7 binds)")
+        run_checked(spawn, [agent, "start"], env_start, "grodata-binds start (7 binds)")
         missing = [t for _, t in seed.pairs if not os.path.ismount(t)]
         if missing:
             raise BenchError("start returned 0 but not bound: %s" % ", ".join(missing))
@@ -272,11 +146,11 @@ def bench(args, log):
         fs_calls = [([FILESYSTEM, "monitor"], fs_env(os.path.basename(t), s, t))
                     for s, t in seed.pairs]
 
-        bare = Series("bare_python", "/usr/bin/python3 -c pass")
-        floor = Series("bare_python_IS", "/usr/bin/python3 -IS -c pass (info)")
-        ours = Series("ours_monitor_7", "grodata-binds monitor, 7 binds")
-        fsr = Series("filesystem_round_7", "7 x Filesystem monitor (one round)")
-        fs_one = Series("filesystem_monitor_1", "Filesystem monitor, one call")
+        bare = Series("/usr/bin/python3 -c pass", "bare_python")
+        floor = Series("/usr/bin/python3 -IS -c pass (info)", "bare_python_IS")
+        ours = Series("grodata-binds monitor, 7 binds", "ours_monitor_7")
+        fsr = Series("7 x Filesystem monitor (one round)", "filesystem_round_7")
+        fs_one = Series("Filesystem monitor, one call", "filesystem_monitor_1")
         bad = {"ours": 0, "filesystem": 0}
 
         def fs_round():
@@ -286,7 +160,7 @@ def bench(args, log):
                 if rc != 0:
                     bad["filesystem"] += 1
                     raise BenchError("Filesystem monitor of %s returned %s"
-                                     % (env["OCF_RESKEY_directory"], explain(argv, env)))
+                                     % (env["OCF_RESKEY_directory"], spawn.explain(argv, env)))
                 fs_one.add(w, c)
                 wall += w
                 cpu += c
@@ -321,13 +195,13 @@ def bench(args, log):
                 rc, w, c = spawn(ours_argv, env_mon)
                 if rc != 0:
                     bad["ours"] += 1
-                    log("FAIL: grodata-binds monitor (7 binds) %s" % explain(ours_argv, env_mon))
+                    log("FAIL: grodata-binds monitor (7 binds) %s" % spawn.explain(ours_argv, env_mon))
                 else:
                     ours.add(w, c)
             if i < fs_repeat:
                 fsr.add(*fs_round())
 
-        run_checked([agent, "stop"], env_start, "grodata-binds stop (7 binds)")
+        run_checked(spawn, [agent, "stop"], env_start, "grodata-binds stop (7 binds)")
         started.clear()
         left = [t for _, t in seed.pairs if os.path.ismount(t)]
         if left:
@@ -341,21 +215,21 @@ def bench(args, log):
         out["info"]["many_binds"] = n
         out["info"]["binds_env_bytes"] = len(env_mon["OCF_RESKEY_binds"])
         started.append(([agent, "stop"], env_start))
-        w, c = run_checked([agent, "start"], env_start, "grodata-binds start (%d binds)" % n)
+        w, c = run_checked(spawn, [agent, "start"], env_start, "grodata-binds start (%d binds)" % n)
         out["info"]["many_start_ms"] = w * 1000
         bound = sum(1 for _, t in big.pairs if os.path.ismount(t))
         if bound != n:
             raise BenchError("start returned 0 but only %d of %d targets are bound" % (bound, n))
-        many = Series("ours_monitor_%d" % n, "grodata-binds monitor, %d binds" % n)
+        many = Series("grodata-binds monitor, %d binds" % n, "ours_monitor_%d" % n)
         spawn(ours_argv, env_mon)  # warm-up
         for _ in range(args.repeat):
             rc, w, c = spawn(ours_argv, env_mon)
             if rc != 0:
                 bad["ours"] += 1
-                log("FAIL: grodata-binds monitor (%d binds) %s" % (n, explain(ours_argv, env_mon)))
+                log("FAIL: grodata-binds monitor (%d binds) %s" % (n, spawn.explain(ours_argv, env_mon)))
             else:
                 many.add(w, c)
-        w, c = run_checked([agent, "stop"], env_start, "grodata-binds stop (%d binds)" % n)
+        w, c = run_checked(spawn, [agent, "stop"], env_start, "grodata-binds stop (%d binds)" % n)
         out["info"]["many_stop_ms"] = w * 1000
         started.clear()
 
@@ -363,7 +237,7 @@ def bench(args, log):
         for s in series:
             if not s.wall:
                 raise BenchError("no successful run for: %s" % s.label)
-        out["results"] = {s.key: s.summary() for s in series}
+        out["results"] = {s.key: summary(s) for s in series}
         out["failed_runs"] = bad
         out["info"]["ours_over_python_IS"] = ours.median / floor.median
 
@@ -388,6 +262,7 @@ def bench(args, log):
                     log("cleanup: %s stop returned %d" % (argv[0], rc))
             except OSError as exc:
                 log("cleanup: %s" % exc)
+        spawn.close()
         if not detach_all(root):
             log("cleanup: still mounted under %s: %s" % (root, mount_points_under(root)))
         else:
@@ -403,21 +278,16 @@ def render(out):
         % (out["python"], out["cpus"], out["info"]["fs_rounds"],
            out["info"]["many_start_ms"], out["info"]["many_stop_ms"]))
     add("")
-    add("%-40s %5s %10s %10s %10s %12s" % ("wall clock per run", "runs", "median ms",
-                                          "p90 ms", "min ms", "cpu ms(med)"))
-    add("-" * 92)
-    for r in out["results"].values():
-        add("%-40s %5d %10.2f %10.2f %10.2f %12.2f"
-            % (r["label"], r["runs"], r["wall_ms"]["median"], r["wall_ms"]["p90"],
-               r["wall_ms"]["min"], r["cpu_ms"]["median"]))
+    lines += timing_table([(r["label"], r["runs"], r["wall_ms"]["median"], r["wall_ms"]["p90"],
+                            r["wall_ms"]["min"], r["cpu_ms"]["median"])
+                           for r in out["results"].values()], 40, (10, 10, 10, 12), 2)
     add("")
     add("info  ours / python3 -IS -c pass             %13.2fx   (the agent's own cost above "
         "its interpreter)" % out["info"]["ours_over_python_IS"])
     for c in out["checks"]:
         value = ("%.2f%s" % (c["value"], c["unit"])) if isinstance(c["value"], float) \
             else "%s%s" % (c["value"], c["unit"])
-        add("%-4s  %-36s %14s   (target %s)" % ("PASS" if c["pass"] else "FAIL",
-                                                  c["name"], value, c["target"]))
+        add(verdict(c["pass"], c["name"], value, c["target"], 36, 14))
     return "\n".join(lines)
 
 
@@ -435,10 +305,6 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.many < 1 or (args.fs_repeat is not None and args.fs_repeat < 1):
         parser.error("counts must be positive")
-
-    def log(text):
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
 
     try:
         ensure_private_namespace(argv)

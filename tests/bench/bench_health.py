@@ -33,7 +33,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,14 +40,14 @@ import tempfile
 import textwrap
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests"))
+from benchlib import (OCF_ROOT, PYTHON, BenchError, Cleanups, Series, Spawner, exit_on_signals,
+                      log, measure_round, ocf_env, pct, require_executable, shebang, start_mariadb,
+                      tests_on_path, timing_table, verdict, write_mysql_config)
+
+tests_on_path()
 
 DEFAULT_AGENT_DIR = "/usr/lib/ocf/resource.d/grommunio"
-OCF_ROOT = "/usr/lib/ocf"
 DUMMY = OCF_ROOT + "/resource.d/heartbeat/Dummy"
-PYTHON = "/usr/bin/python3"
 POSTMAP = "/usr/sbin/postmap"
 CHECKS = ("imap", "admin_api", "mysql", "lmtp", "redis", "milter")
 
@@ -79,82 +78,24 @@ POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio
 VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")
 
 
-class BenchError(Exception):
-    pass
-
-
 # -- running children -----------------------------------------------------------
 
-class Runner:
-    """posix_spawn + wait4; stdout/stderr go to /dev/null or to two scratch files."""
-
-    def __init__(self, directory):
-        self.devnull = os.open(os.devnull, os.O_RDWR)
-        self.out = os.open(os.path.join(directory, "child.out"), os.O_RDWR | os.O_CREAT, 0o600)
-        self.err = os.open(os.path.join(directory, "child.err"), os.O_RDWR | os.O_CREAT, 0o600)
-
-    def spawn(self, argv, env, capture=False):
-        """Run ``argv``; (rc, wall s, cpu s of it and its reaped children, stdout, stderr)."""
-        if capture:
-            for fd in (self.out, self.err):
-                os.ftruncate(fd, 0)
-                os.lseek(fd, 0, os.SEEK_SET)
-            out, err = self.out, self.err
-        else:
-            out = err = self.devnull
-        actions = [(os.POSIX_SPAWN_DUP2, self.devnull, 0),
-                   (os.POSIX_SPAWN_DUP2, out, 1),
-                   (os.POSIX_SPAWN_DUP2, err, 2)]
-        t0 = time.perf_counter()
-        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-        _, status, usage = os.wait4(pid, 0)
-        wall = time.perf_counter() - t0
-        texts = ("", "")
-        if capture:
-            texts = tuple(self._read(fd) for fd in (self.out, self.err))
-        return (os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime) + texts
-
-    @staticmethod
-    def _read(fd):
-        os.lseek(fd, 0, os.SEEK_SET)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks).decode("utf-8", "replace")
-            chunks.append(chunk)
+class Runner(Spawner):
+    """benchlib.Spawner with stdout/stderr captured in two scratch files of ``directory``."""
 
     def checked(self, argv, env, what):
-        rc, wall, cpu, out, err = self.spawn(argv, env, capture=True)
+        rc, wall, cpu, out, err = self.capture(argv, env)
         if rc != 0:
             raise BenchError("%s failed, rc %d: %s" % (what, rc, (out + err).strip()[-800:]))
         return wall
 
-    def explain(self, argv, env):
-        rc, _, _, out, err = self.spawn(argv, env, capture=True)
-        return "rc %d: %s" % (rc, (out + err).strip()[-600:] or "(no output)")
 
-    def close(self):
-        for fd in (self.devnull, self.out, self.err):
-            os.close(fd)
-
-
-def base_env(rsctmp, instance, rtype, provider, interval_ms, timeout_ms):
-    """The environment Pacemaker's executor gives an agent (the parts that matter)."""
-    return {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG": "C",
-        "OCF_ROOT": OCF_ROOT,
-        "OCF_RA_VERSION_MAJOR": "1",
-        "OCF_RA_VERSION_MINOR": "1",
-        "OCF_RESOURCE_INSTANCE": instance,
-        "OCF_RESOURCE_TYPE": rtype,
-        "OCF_RESOURCE_PROVIDER": provider,
-        "OCF_RESKEY_CRM_meta_interval": str(interval_ms),
-        "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
-        "HA_RSCTMP": rsctmp,
-        "HA_LOGFACILITY": "none",
-    }
+def start_agent(runner, fx, agent, env, what):
+    """``agent start`` as Pacemaker runs it (interval 0, timeout 60 s); stop registered in ``fx``."""
+    start_env = dict(env, OCF_RESKEY_CRM_meta_interval="0", OCF_RESKEY_CRM_meta_timeout="60000")
+    stop_env = dict(start_env, OCF_RESKEY_CRM_meta_timeout="20000")
+    fx.add("%s stop" % os.path.basename(agent), lambda: runner([agent, "stop"], stop_env))
+    runner.checked([agent, "start"], start_env, what)
 
 
 def exit_reason(stderr):
@@ -174,51 +115,10 @@ def parse_verbose(stdout):
     return found
 
 
-# -- statistics ----------------------------------------------------------------------
-
-def pct(values, p):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-class Series:
-    def __init__(self, label):
-        self.label = label
-        self.wall = []
-        self.cpu = []
-        self.failed = 0
-
-    def add(self, wall, cpu):
-        self.wall.append(wall * 1000.0)
-        self.cpu.append(cpu * 1000.0)
-
-    @property
-    def median(self):
-        return statistics.median(self.wall) if self.wall else float("nan")
-
-    def row(self):
-        if not self.wall:
-            return "%-46s %5d %s" % (self.label, 0, "(no successful run)")
-        return "%-46s %5d %10.1f %9.1f %9.1f %11.1f" % (
-            self.label, len(self.wall), self.median, pct(self.wall, 90), min(self.wall),
-            statistics.median(self.cpu))
-
-
-TABLE_HEAD = "%-46s %5s %10s %9s %9s %11s" % ("wall clock per run", "runs", "median ms",
-                                              "p90 ms", "min ms", "cpu ms(med)")
-
+# -- output ---------------------------------------------------------------------------
 
 def table(series):
-    return [TABLE_HEAD, "-" * len(TABLE_HEAD)] + [s.row() for s in series]
-
-
-def verdict(ok, text, value, target):
-    return "%-4s  %-44s %12s   (target %s)" % ("PASS" if ok else "FAIL", text, value, target)
+    return timing_table([s.timing_row() for s in series], 46, (10, 9, 9, 11), 1)
 
 
 def ratio_line(text, num, den, note=""):
@@ -227,42 +127,21 @@ def ratio_line(text, num, den, note=""):
 
 # -- the fixtures --------------------------------------------------------------------
 
-class Fixtures:
-    """Everything started, closed in reverse order by close()."""
+class Fixtures(Cleanups):
+    """Everything started, closed in reverse order by close(); one MariaDB for both agents."""
 
-    def __init__(self, log):
-        self.log = log
-        self._close = []    # (what, callable)
+    mariadb = None
 
-    def add(self, what, closer):
-        self._close.append((what, closer))
-
-    def close(self):
-        while self._close:
-            what, closer = self._close.pop()
-            try:
-                closer()
-            except Exception as exc:  # noqa: BLE001 -- clean up the rest regardless
-                self.log("cleanup: %s: %s" % (what, exc))
+    def shared_mariadb(self):
+        if self.mariadb is None:
+            self.mariadb = start_mariadb(self)
+        return self.mariadb
 
 
-def start_mariadb(fx):
-    from services.mariadb import MariaDB
-    server = MariaDB()
-    fx.add("mariadb", server.cleanup)
-    server.start()
-    server.provision()
-    return server
-
-
-def write_mysql_config(path, port):
-    from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("mysql_host = 127.0.0.1\nmysql_port = %d\nmysql_username = %s\n"
-                     "mysql_password = %s\nmysql_dbname = %s\n"
-                     % (port, DB_USER, DB_PASSWORD, DB_NAME))
-    os.chmod(path, 0o600)
-    return path
+def installed_agent(args, name):
+    agent = os.path.join(args.agent_dir, name)
+    require_executable(agent, "agent %s is not executable (run packaging/install)")
+    return agent
 
 
 def libdir_of(agent):
@@ -281,14 +160,15 @@ def imports_argv(agent, modules):
     return [PYTHON, "-IS", "-c", code]
 
 
-def dummy_setup(runner, tmp):
-    if not os.access(DUMMY, os.X_OK):
-        raise BenchError("%s missing (apt install resource-agents)" % DUMMY)
-    env = base_env(tmp, "dummy", "Dummy", "heartbeat", 30000, 20000)
+def dummy_setup(runner, fx, tmp):
+    """A started heartbeat Dummy (stop registered in ``fx``); its monitor's environment."""
+    require_executable(DUMMY, "%s missing (apt install resource-agents)")
+    env = ocf_env("dummy", "Dummy", "heartbeat", 30000, 20000, rsctmp=tmp)
     env["OCF_RESKEY_state"] = os.path.join(tmp, "Dummy-dummy.state")
     start_env = dict(env, OCF_RESKEY_CRM_meta_interval="0")
     runner.checked([DUMMY, "start"], start_env, "Dummy start")
-    return env, start_env
+    fx.add("Dummy stop", lambda: runner([DUMMY, "stop"], start_env))
+    return env
 
 
 # -- stack-health ----------------------------------------------------------------------
@@ -299,29 +179,17 @@ def bench_stack(args, runner, tmp, fx, log, out):
     from services.listeners import DelayProxy, SilentListener, TcpAcceptor
     from services.redis import Redis
 
-    agent = os.path.join(args.agent_dir, "stack-health")
-    if not os.access(agent, os.X_OK):
-        raise BenchError("agent %s is not executable (run packaging/install)" % agent)
+    agent = installed_agent(args, "stack-health")
     t0 = time.monotonic()
-    mariadb = fx.mariadb or start_mariadb(fx)
-    fx.mariadb = mariadb
-    dovecot = Dovecot()
-    fx.add("dovecot", dovecot.cleanup)
-    dovecot.start()
-    redis = Redis()
-    fx.add("redis", redis.cleanup)
-    redis.start()
-    api = AdminApi()
-    fx.add("admin-api", api.close)
-    milter = TcpAcceptor()
-    fx.add("milter", milter.close)
-    silent = SilentListener()
-    fx.add("silent imap", silent.close)
+    mariadb = fx.shared_mariadb()
+    dovecot = fx.started("dovecot", Dovecot())
+    redis = fx.started("redis", Redis())
+    api = fx.keep("admin-api", AdminApi())
+    milter = fx.keep("milter", TcpAcceptor())
+    silent = fx.keep("silent imap", SilentListener())
 
     def proxy(host, port):
-        p = DelayProxy(host, port, delay=args.delay)
-        fx.add("proxy", p.close)
-        return p
+        return fx.keep("proxy", DelayProxy(host, port, delay=args.delay))
 
     host = "127.0.0.1"
     p_imap = proxy(host, dovecot.imap_port)
@@ -329,13 +197,14 @@ def bench_stack(args, runner, tmp, fx, log, out):
     p_mysql = proxy(mariadb.host, mariadb.port)
     p_lmtp = proxy(host, dovecot.lmtp_port)
     p_redis = proxy(redis.host, redis.port)
-    cfg_direct = write_mysql_config(os.path.join(tmp, "mysql_adaptor.cfg"), mariadb.port)
-    cfg_delayed = write_mysql_config(os.path.join(tmp, "mysql_adaptor-delayed.cfg"), p_mysql.port)
+    cfg_direct = write_mysql_config(os.path.join(tmp, "mysql_adaptor.cfg"), host, mariadb.port)
+    cfg_delayed = write_mysql_config(os.path.join(tmp, "mysql_adaptor-delayed.cfg"), host,
+                                     p_mysql.port)
     setup_s = time.monotonic() - t0
 
     def env(instance, imap_port, api_port, cfg, lmtp_port, redis_port, timeout_ms=30000,
             check_timeout="5"):
-        e = base_env(tmp, instance, "stack-health", "grommunio", 30000, timeout_ms)
+        e = ocf_env(instance, "stack-health", "grommunio", 30000, timeout_ms, rsctmp=tmp)
         e.update({
             "OCF_RESKEY_imap_url": "imap://%s:%d" % (host, imap_port),
             "OCF_RESKEY_admin_api_url": "http://%s:%d/api/v1/status" % (host, api_port),
@@ -349,11 +218,7 @@ def bench_stack(args, runner, tmp, fx, log, out):
         return e
 
     def started(e):
-        start_env = dict(e, OCF_RESKEY_CRM_meta_interval="0", OCF_RESKEY_CRM_meta_timeout="60000")
-        stop_env = dict(start_env, OCF_RESKEY_CRM_meta_timeout="20000")
-        fx.add("stack-health stop", lambda: runner.spawn([agent, "stop"], stop_env))
-        runner.checked([agent, "start"], start_env, "stack-health start (%s)"
-                       % e["OCF_RESOURCE_INSTANCE"])
+        start_agent(runner, fx, agent, e, "stack-health start (%s)" % e["OCF_RESOURCE_INSTANCE"])
 
     healthy = env("health-healthy", dovecot.imap_port, api.port, cfg_direct, dovecot.lmtp_port,
                   redis.port)
@@ -361,9 +226,7 @@ def bench_stack(args, runner, tmp, fx, log, out):
                   p_redis.port)
     started(healthy)
     started(delayed)
-    dummy_env, _ = dummy_setup(runner, tmp)
-    fx.add("Dummy stop", lambda: runner.spawn([DUMMY, "stop"], dict(
-        dummy_env, OCF_RESKEY_CRM_meta_interval="0")))
+    dummy_env = dummy_setup(runner, fx, tmp)
 
     bare_argv = [PYTHON, "-c", "pass"]
     floor_argv = [PYTHON, "-IS", "-c", "pass"]
@@ -385,20 +248,14 @@ def bench_stack(args, runner, tmp, fx, log, out):
         for argv, e in ((bare_argv, healthy), (floor_argv, healthy), (imports, healthy),
                         (dummy_argv, dummy_env),
                         (mon_argv, healthy), (verbose_argv, delayed)):
-            runner.spawn(argv, e)
+            runner(argv, e)
     log("stack-health: %d interleaved rounds of python, Dummy, healthy and delayed monitor"
         % args.runs)
     for _ in range(args.runs):
-        for argv, e, series in ((bare_argv, healthy, bare), (floor_argv, healthy, floor),
-                                (imports, healthy, imported), (dummy_argv, dummy_env, dummy),
-                                (mon_argv, healthy, ours)):
-            rc, wall, cpu, _, _ = runner.spawn(argv, e)
-            if rc != 0:
-                series.failed += 1
-                log("FAIL: %s: %s" % (series.label, runner.explain(argv, e)))
-            else:
-                series.add(wall, cpu)
-        rc, wall, cpu, stdout, stderr = runner.spawn(verbose_argv, delayed, capture=True)
+        measure_round(runner, ((bare_argv, healthy, bare), (floor_argv, healthy, floor),
+                               (imports, healthy, imported), (dummy_argv, dummy_env, dummy),
+                               (mon_argv, healthy, ours)), log)
+        rc, wall, cpu, stdout, stderr = runner.capture(verbose_argv, delayed)
         latencies = parse_verbose(stdout)
         if rc != 0 or set(latencies) != set(CHECKS):
             slow.failed += 1
@@ -419,7 +276,7 @@ def bench_stack(args, runner, tmp, fx, log, out):
     log("stack-health: %d monitor(s) against a silent IMAP peer (up to %.0f s each)"
         % (args.hang_runs, HANG_TIMEOUT_MS / 1000.0))
     for _ in range(args.hang_runs):
-        rc, wall, _, stdout, stderr = runner.spawn(verbose_argv, hang, capture=True)
+        rc, wall, _, stdout, stderr = runner.capture(verbose_argv, hang)
         hangs.append((rc, wall, exit_reason(stderr), parse_verbose(stdout)))
 
     out["stack"] = dict(agent=agent, setup_s=setup_s, series=[bare, floor, imported, dummy, ours, slow],
@@ -504,16 +361,11 @@ def bench_postfix(args, runner, tmp, fx, log, out):
     from services.listeners import TcpAcceptor
     from services.postfix import PostfixConfig
 
-    agent = os.path.join(args.agent_dir, "postfix-maps")
-    if not os.access(agent, os.X_OK):
-        raise BenchError("agent %s is not executable (run packaging/install)" % agent)
-    if not os.access(POSTMAP, os.X_OK):
-        raise BenchError("%s missing (apt install postfix postfix-mysql)" % POSTMAP)
+    agent = installed_agent(args, "postfix-maps")
+    require_executable(POSTMAP, "%s missing (apt install postfix postfix-mysql)")
     t0 = time.monotonic()
-    mariadb = fx.mariadb or start_mariadb(fx)
-    fx.mariadb = mariadb
-    milter = TcpAcceptor()
-    fx.add("pf milter", milter.close)
+    mariadb = fx.shared_mariadb()
+    milter = fx.keep("pf milter", TcpAcceptor())
     directory = os.path.join(tmp, "postfix")
     os.mkdir(directory)
     config = PostfixConfig(directory, mariadb)
@@ -521,30 +373,25 @@ def bench_postfix(args, runner, tmp, fx, log, out):
     config.set("smtpd_milters", milter_spec)
     setup_s = time.monotonic() - t0
 
-    env = base_env(tmp, "postfix-maps", "postfix-maps", "grommunio", 60000, 30000)
+    env = ocf_env("postfix-maps", "postfix-maps", "grommunio", 60000, 30000, rsctmp=tmp)
     env.update({
         "OCF_RESKEY_config_directory": directory,
         "OCF_RESKEY_maps": " ".join("%s=mysql:%s" % (param, path)
                                     for param, path in config.maps.items()),
         "OCF_RESKEY_milters": milter_spec,
     })
-    start_env = dict(env, OCF_RESKEY_CRM_meta_interval="0", OCF_RESKEY_CRM_meta_timeout="60000")
-    stop_env = dict(start_env, OCF_RESKEY_CRM_meta_timeout="20000")
-    fx.add("postfix-maps stop", lambda: runner.spawn([agent, "stop"], stop_env))
-    runner.checked([agent, "start"], start_env, "postfix-maps start")
+    start_agent(runner, fx, agent, env, "postfix-maps start")
     env10 = dict(env, OCF_CHECK_LEVEL="10")
     env0 = dict(env, OCF_CHECK_LEVEL="0")
-    dummy_env, _ = dummy_setup(runner, tmp)
-    fx.add("Dummy stop", lambda: runner.spawn([DUMMY, "stop"], dict(
-        dummy_env, OCF_RESKEY_CRM_meta_interval="0")))
+    dummy_env = dummy_setup(runner, fx, tmp)
     domains_cf = config.maps["virtual_mailbox_domains"]
     postmap_argv = [POSTMAP, "-c", directory, "-q", "example.com", "mysql:" + domains_cf]
-    rc, _, _, stdout, stderr = runner.spawn(postmap_argv, env, capture=True)
+    rc, _, _, stdout, stderr = runner.capture(postmap_argv, env)
     if rc != 0 or stdout.strip() != "1":
         raise BenchError("postmap -q example.com did not find it: rc %d %s"
                          % (rc, (stdout + stderr).strip()))
     # The verbose output of one level-10 monitor: what it checks and how long each took.
-    rc, _, _, stdout, stderr = runner.spawn([agent, "monitor", "--verbose"], env10, capture=True)
+    rc, _, _, stdout, stderr = runner.capture([agent, "monitor", "--verbose"], env10)
     if rc != 0:
         raise BenchError("postfix-maps monitor (level 10) failed, rc %d: %s"
                          % (rc, (stdout + stderr).strip()[-800:]))
@@ -562,16 +409,10 @@ def bench_postfix(args, runner, tmp, fx, log, out):
     ]
     for _ in range(2):
         for argv, e, _series in runs:
-            runner.spawn(argv, e)
+            runner(argv, e)
     log("postfix-maps: %d interleaved rounds" % args.runs)
     for _ in range(args.runs):
-        for argv, e, series in runs:
-            rc, wall, cpu, _, _ = runner.spawn(argv, e)
-            if rc != 0:
-                series.failed += 1
-                log("FAIL: %s: %s" % (series.label, runner.explain(argv, e)))
-            else:
-                series.add(wall, cpu)
+        measure_round(runner, runs, log)
     out["postfix"] = dict(agent=agent, setup_s=setup_s, series=[s for _, _, s in runs],
                           sample=sample, shebang=shebang(agent))
 
@@ -611,11 +452,6 @@ def render_postfix(args, r):
 
 # -- main ----------------------------------------------------------------------------------
 
-def shebang(path):
-    with open(path, "rb") as handle:
-        return handle.readline().decode(errors="replace").strip()
-
-
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("section", nargs="?", default="all",
@@ -633,21 +469,15 @@ def main(argv):
     if args.runs < 1 or args.hang_runs < 0 or args.delay < 0:
         parser.error("--runs must be positive, --hang-runs and --delay not negative")
 
-    def log(text):
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
     if os.geteuid() != 0:
         log("ERROR: must run as root (MariaDB, Dovecot and the agents' state dir)")
         return 1
     # SIGTERM/SIGHUP: unwind through the finally blocks so every fixture goes away.
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
+    exit_on_signals()
 
     tmp = tempfile.mkdtemp(prefix="health-bench.")
     os.chmod(tmp, 0o755)
     fx = Fixtures(log)
-    fx.mariadb = None
     runner = Runner(tmp)
     out = {}
     started = time.monotonic()
