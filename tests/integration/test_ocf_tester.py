@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from mountscratch import mountinfo, mounts_under, scratch, scratch_factory  # noqa: F401
+from ocftester import run_ocf_tester
 
 pytestmark = [pytest.mark.integration]
 
@@ -29,13 +30,9 @@ def test_ocf_tester_passes(scratch):
     s.sources(*names)
     binds = s.binds(names)
     before = [m["line"] for m in mountinfo()]
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none"}
-    proc = subprocess.run(["ocf-tester", "-n", "binds_test", "-o", "grodata=" + s.grodata,
-                           "-o", "binds=" + binds, "-o", "options=nosuid,nodev", INSTALLED],
-                          env=env, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    rc, out = run_ocf_tester(INSTALLED, "binds_test", ["grodata=" + s.grodata, "binds=" + binds,
+                                                       "options=nosuid,nodev"], timeout=60)
+    assert rc == 0, out
     assert "passed all tests" in out, out
     assert "Traceback" not in out
     assert [m["line"] for m in mountinfo()] == before

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from mountscratch import mountinfo, mounts_under, scratch, scratch_factory  # noqa: F401
+from ocftester import run_ocf_tester
 
 pytestmark = [pytest.mark.integration]
 
@@ -88,17 +89,26 @@ def shared_dirs(dirs):
     return [d for d in dirs if not any(d == own or d.startswith(own + "/") for own in OWN_DIRS)]
 
 
+def build_package(tmp_path_factory, tool, debian_package, script, filename):
+    """Run packaging/``script`` into a fresh directory; the path of the one file it must make there.
+
+    Skips the test if ``tool`` (from ``debian_package``) is not installed.
+    """
+    if not shutil.which(tool):
+        pytest.skip("%s is not installed (Debian package: %s)" % (tool, debian_package))
+    out = tmp_path_factory.mktemp(script)
+    path = run(os.path.join(PACKAGING, script), str(out)).strip()
+    assert path == str(out / filename)
+    assert os.listdir(out) == [os.path.basename(path)]
+    return path
+
+
 # --- RPM -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def rpm_file(tmp_path_factory):
-    if not shutil.which("rpmbuild"):
-        pytest.skip("rpmbuild is not installed (Debian package: rpm)")
-    out = tmp_path_factory.mktemp("rpm")
-    path = run(os.path.join(PACKAGING, "build-rpm"), str(out)).strip()
-    assert path == str(out / ("grommunio-ocf-%s-1.noarch.rpm" % version()))
-    assert os.listdir(out) == [os.path.basename(path)]
-    return path
+    return build_package(tmp_path_factory, "rpmbuild", "rpm", "build-rpm",
+                         "grommunio-ocf-%s-1.noarch.rpm" % version())
 
 
 def rpm_query(path, *args):
@@ -130,13 +140,8 @@ def test_rpm_metadata_and_dependencies(rpm_file):
 
 @pytest.fixture(scope="module")
 def deb_file(tmp_path_factory):
-    if not shutil.which("dpkg-deb"):
-        pytest.skip("dpkg-deb is not installed (Debian package: dpkg)")
-    out = tmp_path_factory.mktemp("deb")
-    path = run(os.path.join(PACKAGING, "build-deb"), str(out)).strip()
-    assert path == str(out / ("grommunio-ocf_%s_all.deb" % version()))
-    assert os.listdir(out) == [os.path.basename(path)]
-    return path
+    return build_package(tmp_path_factory, "dpkg-deb", "dpkg", "build-deb",
+                         "grommunio-ocf_%s_all.deb" % version())
 
 
 def test_deb_holds_what_install_installs(deb_file, staged):
@@ -192,18 +197,14 @@ def installed_deb(deb_file):
 
 def test_deb_installs_working_agents(installed_deb, scratch):
     assert expected_files() <= set(installed_deb)
-    if not shutil.which("ocf-tester"):
-        pytest.skip("ocf-tester (resource-agents) is not installed")
     # grodata-binds, through a full ocf-tester cycle on a scratch grodata.
     s = scratch
     names = ("mysql", "redis")
     s.sources(*names)
     before = [m["line"] for m in mountinfo()]
-    proc = subprocess.run(["ocf-tester", "-n", "pkg_binds", "-o", "grodata=" + s.grodata,
-                           "-o", "binds=" + s.binds(names), AGENTDIR + "/grodata-binds"],
-                          env=ENV, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and "passed all tests" in out, out
+    rc, out = run_ocf_tester(AGENTDIR + "/grodata-binds", "pkg_binds",
+                             ["grodata=" + s.grodata, "binds=" + s.binds(names)], env=ENV)
+    assert rc == 0 and "passed all tests" in out, out
     assert "Traceback" not in out
     assert [m["line"] for m in mountinfo()] == before
     assert mounts_under(s.targets) == []
@@ -233,38 +234,28 @@ def test_deb_agent_metadata_passes_ocf_tester_checks(installed_deb, name):
         assert 'LIBDIR = "%s"\n' % LIBDIR in handle.read()
 
 
-def ocf_tester(name, instance, options, tmp_path):
-    argv = ["ocf-tester", "-n", instance]
-    for option in options:
-        argv += ["-o", option]
-    env = dict(ENV, HA_RSCTMP=str(tmp_path))
-    proc = subprocess.run(argv + ["%s/%s" % (AGENTDIR, name)], env=env, capture_output=True,
-                          text=True, timeout=180, stdin=subprocess.DEVNULL)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def test_deb_health_agents_pass_ocf_tester(installed_deb, tmp_path, dovecot, mariadb, adminapi,
                                            redis, postfix_config):
     """The full ocf-tester cycle for the packaged health agents, pointed at the test services."""
-    if not shutil.which("ocf-tester"):
-        pytest.skip("ocf-tester (resource-agents) is not installed")
     from services.listeners import TcpAcceptor
     from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
     cfg = tmp_path / "mysql_adaptor.cfg"
     cfg.write_text("mysql_username = %s\nmysql_password = %s\nmysql_dbname = %s\n"
                    % (DB_USER, DB_PASSWORD, DB_NAME))
+    env = dict(ENV, HA_RSCTMP=str(tmp_path))
     with TcpAcceptor() as milter:
-        rc, out = ocf_tester("stack-health", "pkg_health", [
+        rc, out = run_ocf_tester(AGENTDIR + "/stack-health", "pkg_health", [
             "imap_url=imap://127.0.0.1:%d" % dovecot.imap_port,
             "admin_api_url=" + adminapi.status_url, "mysql_config=%s" % cfg,
             "mysql_socket=" + mariadb.socket, "lmtp_address=127.0.0.1:%d" % dovecot.lmtp_port,
-            "redis_address=" + redis.address, "milter_address=" + milter.address], tmp_path)
+            "redis_address=" + redis.address, "milter_address=" + milter.address],
+            env=env, timeout=180)
         assert rc == 0 and "passed all tests" in out, out
         assert DB_PASSWORD not in out
         postfix_config.set("smtpd_milters", "inet:" + milter.address)
-        rc, out = ocf_tester("postfix-maps", "pkg_maps", [
+        rc, out = run_ocf_tester(AGENTDIR + "/postfix-maps", "pkg_maps", [
             "config_directory=" + postfix_config.directory, "milters=inet:" + milter.address,
             "maps=" + " ".join("%s=mysql:%s" % item for item in postfix_config.maps.items())],
-            tmp_path)
+            env=env, timeout=180)
         assert rc == 0 and "passed all tests" in out, out
         assert DB_PASSWORD not in out

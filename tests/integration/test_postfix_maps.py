@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from ocftester import run_ocf_tester
 from services.listeners import SilentListener, TcpAcceptor, closed_port
 from services.mariadb import DB_PASSWORD
 
@@ -311,18 +312,10 @@ def test_bad_input_is_a_configuration_error(maps, setup, param, value, expected,
 
 
 def test_ocf_tester_passes(setup, tmp_path):
-    if not shutil.which("ocf-tester"):
-        pytest.skip("ocf-tester (resource-agents) is not installed")
     pc, params = setup
-    argv = ["ocf-tester", "-n", "maps_test"]
-    for name, value in params.items():
-        argv += ["-o", "%s=%s" % (name, value)]
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none",
-           "HA_RSCTMP": str(tmp_path)}
-    proc = subprocess.run(argv + ["/usr/lib/ocf/resource.d/grommunio/postfix-maps"], env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    rc, out = run_ocf_tester("/usr/lib/ocf/resource.d/grommunio/postfix-maps", "maps_test", params,
+                             env={"HA_RSCTMP": str(tmp_path)})
+    assert rc == 0, out
     assert "passed all tests" in out, out
     assert "Traceback" not in out
     assert DB_PASSWORD not in out

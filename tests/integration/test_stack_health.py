@@ -8,13 +8,12 @@ endpoint's shapes.
 """
 
 import os
-import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 
+from ocftester import run_ocf_tester
 from services.listeners import FakeImap, Greeter, NoAccept, SilentListener, TcpAcceptor, closed_port
 from services.mariadb import (DB_NAME, DB_PASSWORD, DB_USER, ED25519_USER, NODB_USER,
                               SWITCH_USER)
@@ -502,22 +501,14 @@ def test_stop_with_bad_input_still_clears_the_state(health, adminapi, tmp_path):
 # -- ocf-tester on the installed agent ---------------------------------------------
 
 def test_ocf_tester_passes(tmp_path, dovecot, mariadb, adminapi, redis):
-    if not shutil.which("ocf-tester"):
-        pytest.skip("ocf-tester (resource-agents) is not installed")
     cfg = mysql_cfg(tmp_path, mariadb)
     options = ["imap_url=imap://127.0.0.1:%d" % dovecot.imap_port,
                "admin_api_url=" + adminapi.status_url, "mysql_config=" + cfg,
                "mysql_socket=" + mariadb.socket, "lmtp_address=127.0.0.1:%d" % dovecot.lmtp_port,
                "redis_address=" + redis.address]
-    argv = ["ocf-tester", "-n", "health_test"]
-    for option in options:
-        argv += ["-o", option]
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none",
-           "HA_RSCTMP": str(tmp_path)}
-    proc = subprocess.run(argv + ["/usr/lib/ocf/resource.d/grommunio/stack-health"], env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    rc, out = run_ocf_tester("/usr/lib/ocf/resource.d/grommunio/stack-health", "health_test", options,
+                             env={"HA_RSCTMP": str(tmp_path)})
+    assert rc == 0, out
     assert "passed all tests" in out, out
     assert "Traceback" not in out
     assert DB_PASSWORD not in out

@@ -27,7 +27,8 @@ chain).  A paused (SIGSTOPped) Dovecot still completes TCP handshakes — the
 kernel queues them on the listening sockets — but never sends a greeting; a
 killed one refuses connections.
 
-This module also has the ``Daemon`` base that services.redis uses.
+This module also has the ``Daemon`` base that services.redis uses; its run
+directories are services.common's.
 """
 
 import contextlib
@@ -37,10 +38,11 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 
 import pytest
+
+from .common import free_port, new_run_dir, proc_stat, record_pid, recorded_pid
 
 DOVECOT = "/usr/sbin/dovecot"
 STATE_ROOT = "/tmp/grommunio-ocf-tests"
@@ -49,13 +51,6 @@ CERT_NAME = "mail.example.com"
 
 class DaemonError(RuntimeError):
     pass
-
-
-def free_port(host="127.0.0.1"):
-    """A TCP port the kernel just considered free (a tiny race: start() retries on "in use")."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def ipv6_loopback():
@@ -67,60 +62,30 @@ def ipv6_loopback():
     return True
 
 
-def _start_time(pid):
-    """The kernel's start time of ``pid`` (tells a live process from a reused pid), or None."""
-    try:
-        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _group_members(pgid):
     """Pids of the live (not zombie) processes in process group ``pgid``."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % name, encoding="ascii") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        fields = proc_stat(name)
+        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
             found.append(int(name))
     return found
 
 
-def reap_leftovers(root):
-    """Remove run directories under ``root`` whose pytest process is dead, killing
-    any daemon group they left behind (the run's ``daemon.pid`` names it).
+def _kill_daemon_group(run):
+    """Kill the daemon group a dead run left behind (the run's ``daemon.pid`` names it).
 
     Daemons normally die with pytest anyway (Daemon starts them with a parent
-    death signal), so this is mostly about the directories.  A directory whose
-    owner still lives belongs to a concurrent run and is left alone.
+    death signal), so reaping is mostly about the directories.
     """
-    try:
-        names = os.listdir(root)
-    except FileNotFoundError:
-        return
-    for name in names:
-        run = os.path.join(root, name)
+    pid = recorded_pid(os.path.join(run, "daemon.pid"))
+    if pid is not None:
         try:
-            with open(os.path.join(run, "owner"), encoding="ascii") as handle:
-                pid, started = handle.read().split()
-            if _start_time(int(pid)) == started:
-                continue
-        except (OSError, ValueError):
-            pass                            # no owner file: died while creating it
-        try:
-            with open(os.path.join(run, "daemon.pid"), encoding="ascii") as handle:
-                pid, started = handle.read().split()
-            if _start_time(int(pid)) == started:
-                os.killpg(int(pid), signal.SIGKILL)
-        except (OSError, ValueError):
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
             pass
-        shutil.rmtree(run, ignore_errors=True)
 
 
 class Daemon:
@@ -150,13 +115,8 @@ class Daemon:
     stop_grace = 10.0
 
     def __init__(self):
-        root = os.path.join(STATE_ROOT, self.kind)
-        os.makedirs(root, exist_ok=True)
-        reap_leftovers(root)
-        self.directory = tempfile.mkdtemp(prefix="run-", dir=root)
+        self.directory = new_run_dir(os.path.join(STATE_ROOT, self.kind), _kill_daemon_group)
         os.chmod(self.directory, 0o755)     # daemons drop privileges and must reach their files
-        with open(os.path.join(self.directory, "owner"), "w", encoding="ascii") as handle:
-            handle.write("%d %s\n" % (os.getpid(), _start_time(os.getpid())))
         self.output = os.path.join(self.directory, "output.log")
         self.log_file = None                # the daemon's own log, if it has one
         self.paused = False
@@ -221,8 +181,7 @@ class Daemon:
                 cwd=self.directory,
                 start_new_session=True)  # own process group: ^C to pytest must not reach it
         self.paused = False
-        with open(os.path.join(self.directory, "daemon.pid"), "w", encoding="ascii") as handle:
-            handle.write("%d %s\n" % (self._proc.pid, _start_time(self._proc.pid)))
+        record_pid(os.path.join(self.directory, "daemon.pid"), self._proc.pid)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

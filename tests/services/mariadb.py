@@ -13,7 +13,7 @@ test database, no name resolution, files on tmpfs.
 Every run keeps its files in a directory of its own under STATE_ROOT that
 records the pytest process owning it; a later run removes the directories of
 dead owners and kills a server they left behind (pytest killed with -9), so
-servers never pile up.
+servers never pile up (services.common).
 
 Usage from tests: ``from services.mariadb import MariaDB, DB_NAME, DB_USER, DB_PASSWORD``
 and the session fixture ``mariadb`` (register this module with
@@ -26,10 +26,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import pytest
+
+from .common import free_port, new_run_dir
 
 DB_NAME = "grommunio"
 DB_USER = "grommunio"
@@ -139,27 +140,6 @@ class MariaDBError(RuntimeError):
     pass
 
 
-def free_port(host="127.0.0.1"):
-    """A TCP port the kernel just considered free (there is a tiny race; start() retries)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _start_time(pid):
-    """The kernel's start time of live process ``pid``, or None if it is gone or a zombie.
-
-    The start time tells a live owner from a reused pid; a zombie counts as
-    dead (in containers without an init that reaps, a killed pytest stays one).
-    """
-    try:
-        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError, ValueError):
-        return None
-    return None if fields[0] in ("Z", "X") else fields[19]
-
-
 def _processes_using(run):
     """Pids of processes (mariadbd, or its bootstrap) whose command line names ``run``'s datadir."""
     needle = ("--datadir=%s/" % run).encode()
@@ -175,27 +155,13 @@ def _processes_using(run):
     return pids
 
 
-def _reap_leftovers(root=STATE_ROOT):
-    """Remove run directories of dead pytest processes, killing their servers first."""
-    try:
-        names = os.listdir(root)
-    except FileNotFoundError:
-        return
-    for name in names:
-        run = os.path.join(root, name)
+def _kill_servers(run):
+    """Kill the servers a dead run left behind."""
+    for server in _processes_using(run):
         try:
-            with open(os.path.join(run, "owner"), encoding="ascii") as handle:
-                pid, started = handle.read().split()
-            if _start_time(int(pid)) == started:
-                continue                    # a live session (maybe another engineer's)
-        except (OSError, ValueError):
-            pass                            # no owner: a run that died while creating it
-        for server in _processes_using(run):
-            try:
-                os.kill(server, signal.SIGKILL)
-            except OSError:
-                pass
-        shutil.rmtree(run, ignore_errors=True)
+            os.kill(server, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _greets(path, timeout=1.0):
@@ -227,11 +193,7 @@ class MariaDB:
     host = "127.0.0.1"
 
     def __init__(self, root=STATE_ROOT):
-        os.makedirs(root, exist_ok=True)
-        _reap_leftovers(root)
-        self.directory = tempfile.mkdtemp(prefix="run-", dir=root)
-        with open(os.path.join(self.directory, "owner"), "w", encoding="ascii") as handle:
-            handle.write("%d %s\n" % (os.getpid(), _start_time(os.getpid())))
+        self.directory = new_run_dir(root, _kill_servers)
         self.datadir = os.path.join(self.directory, "data")
         self.socket = os.path.join(self.directory, "mysqld.sock")
         self.pid_file = os.path.join(self.directory, "mariadbd.pid")

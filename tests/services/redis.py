@@ -16,7 +16,8 @@ import socket
 
 import pytest
 
-from .dovecot import Daemon, free_port
+from .common import free_port
+from .dovecot import Daemon
 
 REDIS_SERVER = "/usr/bin/redis-server"
 # Distinctive on purpose: a test can grep agent output for it to prove it never leaks.
