@@ -73,10 +73,13 @@ def load(path):
     import os
     import stat
     try:
-        # A FIFO or device would block the read, and with it the monitor.
-        if os.path.exists(path) and not os.path.isdir(path) \
-                and not stat.S_ISREG(os.stat(path).st_mode):
-            raise ConfigError(Status.ERR_INSTALLED, "%s is not a regular file" % path)
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # open() below says what is wrong
+    # A FIFO or device would block the read, and with it the monitor.
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ConfigError(Status.ERR_INSTALLED, "%s is not a regular file" % path)
+    try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
     except FileNotFoundError:
