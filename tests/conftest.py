@@ -71,14 +71,18 @@ class Result:
         return "Result(rc=%s, stdout=%r, stderr=%r)" % (self.rc, self.stdout, self.stderr)
 
 
-def run_agent(path, action, params=None, env=None, args=(), timeout=60):
-    """Run an agent as Pacemaker would: action in argv, parameters in OCF_RESKEY_*."""
+def run_agent(path, action, params=None, env=None, args=(), timeout=60, prefix=()):
+    """Run an agent as Pacemaker would: action in argv, parameters in OCF_RESKEY_*.
+
+    ``prefix`` goes before the agent's path: another interpreter
+    (``python3.9 -IS``) or a wrapper such as ``unshare -m``.
+    """
     environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
                "OCF_RESOURCE_INSTANCE": "test", "HA_LOGFACILITY": "none"}
     for name, value in (params or {}).items():
         environ["OCF_RESKEY_" + name] = value
     environ.update(env or {})
-    proc = subprocess.run([path, action, *args], env=environ, capture_output=True, text=True,
+    proc = subprocess.run([*prefix, path, action, *args], env=environ, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     result = Result(proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in result.stderr, result.stderr

@@ -65,7 +65,8 @@ MILTER_NOTE = ("the milter check is a bare TCP connect, which the kernel complet
 # protocol modules its checks load), for the "imports only" info rows.
 STACK_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
                  "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                 "grommunio_ocf.state", "grommunio_ocf.mysqlcfg", "threading",
+                 "grommunio_ocf.state", "grommunio_ocf.mysqlcfg", "grommunio_ocf.gromoxdb",
+                 "threading",
                  "grommunio_ocf.probes.imap", "grommunio_ocf.probes.http",
                  "grommunio_ocf.probes.mysql", "grommunio_ocf.probes.smtp",
                  "grommunio_ocf.probes.redis", "grommunio_ocf.probes.tcp")
@@ -75,7 +76,7 @@ POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio
                    "threading", "grommunio_ocf.probes.tcp", "pwd", "grp", "stat")
 
 # One line of ``monitor --verbose``: name target result latency detail.
-VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")
+VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|warning|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")
 
 
 # -- running children -----------------------------------------------------------

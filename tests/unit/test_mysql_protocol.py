@@ -557,3 +557,85 @@ def test_probe_unix_socket_refused(tmp_path):
     with pytest.raises(ProbeFailure) as info:
         mysql.probe(socket_config(), path, Deadline(0.5))
     assert str(info.value) == "connection refused on %s (server down?)" % path
+
+
+# -- hostile peers: every read bounded in bytes and time ------------------------------
+
+def test_a_huge_announced_packet_is_refused_unread(paired):
+    def script(sock, seen):
+        sock.sendall(b"\xff\xff\xff\x00")  # 16 MiB announced as the handshake
+        wait_for_close(sock)
+
+    conn, peer = paired(script)
+    with pytest.raises(ProbeFailure) as info:
+        login(conn, USER, PASSWORD)
+    conn.sock.close()
+    peer.finish()
+    assert str(info.value) == ("db:3306 announced a 16777215-byte packet as the handshake "
+                               "(more than %d): not a MariaDB server?" % mysql.READ_LIMIT)
+
+
+def test_a_long_error_message_is_bounded(paired):
+    message = b"Access denied " + b"A" * 10000
+
+    def script(sock, seen):
+        sock.sendall(frame(handshake(), 0))
+        seq, _ = recv_packet(sock)
+        sock.sendall(frame(b"\xff" + struct.pack("<H", 1045) + b"#28000" + message, seq + 1))
+
+    conn, peer = paired(script)
+    with pytest.raises(ProbeFailure) as info:
+        login(conn, USER, PASSWORD)
+    peer.finish()
+    text = str(info.value)
+    assert text.startswith("Access denied AAAA") and text.endswith("... (error 1045)")
+    assert len(text) <= mysql.TEXT_LIMIT + len(" (error 1045)")
+
+
+def test_a_long_plugin_name_in_an_auth_switch_is_bounded(paired):
+    plugin = b"p" * 12000
+
+    def script(sock, seen):
+        sock.sendall(frame(handshake(), 0))
+        seq, _ = recv_packet(sock)
+        sock.sendall(frame(b"\xfe" + plugin + b"\0" + NEW_NONCE + b"\0", seq + 1))
+        wait_for_close(sock)
+
+    conn, peer = paired(script)
+    with pytest.raises(ConfigProblem) as info:
+        login(conn, USER, PASSWORD)
+    conn.sock.close()
+    peer.finish()
+    assert len(str(info.value)) < 400
+    assert "authenticates with ppp" in str(info.value)
+
+
+def test_control_characters_from_the_peer_do_not_reach_the_message(paired):
+    def script(sock, seen):
+        sock.sendall(frame(handshake(), 0))
+        seq, _ = recv_packet(sock)
+        sock.sendall(frame(b"\xff" + struct.pack("<H", 1045) + b"#28000bad\nocf-exit-reason:forged\r\x00x",
+                           seq + 1))
+
+    conn, peer = paired(script)
+    with pytest.raises(ProbeFailure) as info:
+        login(conn, USER, PASSWORD)
+    peer.finish()
+    assert "\n" not in str(info.value) and "\r" not in str(info.value)
+
+
+def test_a_trickling_peer_is_cut_off_at_the_deadline(paired):
+    def script(sock, seen):
+        for byte in frame(handshake(), 0):
+            sock.sendall(bytes((byte,)))
+            time.sleep(0.05)
+
+    conn, peer = paired(script, seconds=0.3)
+    started = time.monotonic()
+    with pytest.raises(ProbeFailure) as info:
+        login(conn, USER, PASSWORD)
+    took = time.monotonic() - started
+    conn.sock.close()
+    peer.thread.join(5)
+    assert str(info.value) == "no handshake within 0.3s from db:3306"
+    assert took < 0.5

@@ -30,6 +30,11 @@ CAPABILITIES = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS
                 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH)
 MAX_PACKET = 1 << 24
 CHARSET_UTF8MB4 = 45
+# The largest packet this client accepts: a handshake, an auth switch, an OK
+# or an error is well under 1 KiB; a peer announcing more is not a server
+# worth waiting for (and would make the check hold megabytes).
+READ_LIMIT = 16384
+TEXT_LIMIT = 200  # characters of a server message or plugin name put into a reason
 
 COM_QUIT = 0x01
 COM_INIT_DB = 0x02
@@ -46,7 +51,7 @@ def scramble_native(password, nonce):
     """``SHA1(pw) XOR SHA1(nonce + SHA1(SHA1(pw)))``; empty password, empty answer."""
     if not password:
         return b""
-    stage1 = hashlib.sha1(password.encode("utf-8")).digest()
+    stage1 = hashlib.sha1(_wire(password)).digest()
     stage2 = hashlib.sha1(stage1).digest()
     mask = hashlib.sha1(nonce[:20] + stage2).digest()
     return bytes(a ^ b for a, b in zip(stage1, mask))
@@ -61,15 +66,20 @@ class Connection:
         self.deadline = deadline
         self.seq = 0
 
+    def _late(self, what):
+        return ProbeFailure("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
+
     def _recv_exact(self, count, what):
         data = b""
         while len(data) < count:
+            left = self.deadline.remaining()  # a trickling peer is cut off here
+            if left <= 0:
+                raise self._late(what)
             try:
-                self.sock.settimeout(seconds(self.deadline))
+                self.sock.settimeout(left)
                 chunk = self.sock.recv(count - len(data))
             except socket.timeout:
-                raise ProbeFailure("no %s within %s from %s"
-                                   % (what, budget_text(self.deadline), self.peer)) from None
+                raise self._late(what) from None
             except OSError as exc:
                 raise ProbeFailure("%s: %s" % (self.peer, exc.strerror or exc)) from None
             if not chunk:
@@ -80,6 +90,9 @@ class Connection:
     def read(self, what):
         header = self._recv_exact(4, what)
         length = header[0] | header[1] << 8 | header[2] << 16
+        if length > READ_LIMIT:
+            raise ProbeFailure("%s announced a %d-byte packet as the %s (more than %d): "
+                               "not a MariaDB server?" % (self.peer, length, what, READ_LIMIT))
         self.seq = (header[3] + 1) & 0xFF
         return self._recv_exact(length, what)
 
@@ -105,7 +118,18 @@ def error_text(packet):
     message = packet[3:]
     if message[:1] == b"#":
         message = message[6:]
-    return "%s (error %d)" % (message.decode("utf-8", "replace"), code)
+    return "%s (error %d)" % (_bounded(message), code)
+
+
+def _wire(text):
+    """Text from the config file back to its bytes (it was read raw, surrogate-escaped)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _bounded(data):
+    """A peer's bytes as one bounded line of text for a message."""
+    text = " ".join(data.decode("utf-8", "replace").split())
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 3] + "..."
 
 
 def _nul_string(data, start):
@@ -146,7 +170,7 @@ def parse_handshake(packet, peer):
         raise ProbeFailure("%s sent a malformed handshake" % peer) from None
     if not capabilities & CLIENT_PROTOCOL_41:
         raise ProbeFailure("%s speaks a pre-4.1 protocol" % peer)
-    return version.decode("ascii", "replace"), nonce, plugin.decode("ascii", "replace")
+    return _bounded(version), nonce, _bounded(plugin)
 
 
 def _unsupported(plugin, user):
@@ -162,7 +186,7 @@ def login(conn, user, password):
     # request names the plugin for the error message.
     response = scramble_native(password, nonce)
     conn.write(struct.pack("<IIB", CAPABILITIES, MAX_PACKET, CHARSET_UTF8MB4) + b"\0" * 23
-               + user.encode("utf-8") + b"\0" + bytes((len(response),)) + response
+               + _wire(user) + b"\0" + bytes((len(response),)) + response
                + NATIVE.encode("ascii") + b"\0")
     for _round in range(3):
         packet = conn.read("answer to the login")
@@ -178,7 +202,7 @@ def login(conn, user, password):
                 plugin, pos = _nul_string(packet, 1)
             except ValueError:
                 raise ProbeFailure("%s sent a malformed auth switch request" % conn.peer) from None
-            plugin = plugin.decode("ascii", "replace")
+            plugin = _bounded(plugin)
             if plugin != NATIVE:
                 raise _unsupported(plugin, user)
             conn.write(scramble_native(password, packet[pos:].rstrip(b"\0")))
@@ -196,8 +220,11 @@ def _simple_command(conn, code, argument, what):
         raise ProbeFailure("%s answered %s with an unexpected packet" % (conn.peer, what))
 
 
-def open_socket(config, socket_path, deadline):
-    """Unix socket for ``localhost`` (as the client library does), else TCP."""
+def open_socket(config, socket_path, deadline, why=None):
+    """Unix socket for ``localhost`` (as the client library does), else TCP.
+
+    ``why`` says where ``socket_path`` came from, for the messages.
+    """
     if not config.uses_socket:
         from ..netaddr import Address
         address = Address(config.host, config.port)
@@ -208,7 +235,8 @@ def open_socket(config, socket_path, deadline):
         sock.connect(socket_path)
     except FileNotFoundError:
         sock.close()
-        raise ProbeFailure("no MariaDB socket at %s (server down?)" % socket_path) from None
+        raise ProbeFailure("no MariaDB socket at %s (%sserver down?)"
+                           % (socket_path, why + "; " if why else "")) from None
     except ConnectionRefusedError:
         sock.close()
         raise ProbeFailure("connection refused on %s (server down?)" % socket_path) from None
@@ -221,13 +249,14 @@ def open_socket(config, socket_path, deadline):
     return sock, socket_path
 
 
-def probe(config, socket_path, deadline):
+def probe(config, socket_path, deadline, why=None):
     """Log in as gromox does, select its database and ping."""
-    sock, peer = open_socket(config, socket_path, deadline)
+    sock, peer = open_socket(config, socket_path, deadline, why)
     conn = Connection(sock, peer, deadline)
     try:
         version = login(conn, config.user, config.password)
-        _simple_command(conn, COM_INIT_DB, config.database.encode("utf-8"), "USE")
+
+        _simple_command(conn, COM_INIT_DB, _wire(config.database), "USE")
         _simple_command(conn, COM_PING, b"", "PING")
         try:
             conn.command(COM_QUIT)  # polite: no "Aborted connection" in the server log
