@@ -17,7 +17,7 @@ when the subclass declares them.
 import time
 
 from .agent import Agent
-from .health import report, run_all, verdict
+from .health import WARNING, report, run_all, verdict
 from .state import StateFile
 from .status import OCFError, Status
 
@@ -94,7 +94,11 @@ class CheckAgent(Agent):
                 break
             time.sleep(self.poll_interval)
         report(outcomes, op, critical)
+        for outcome in outcomes:  # once per start; monitors only show them with --verbose
+            if outcome.state == WARNING:
+                self.log.warning("%s: %s" % (outcome.name, outcome.detail))
         self._publish(values, op, state, status, force=True)
+
         state_file.write(state)
         if status == Status.ERR_GENERIC:
             if self.start_waits:  # the checks first: Pacemaker keeps 128 characters

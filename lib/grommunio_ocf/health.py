@@ -12,10 +12,11 @@ because Pacemaker keeps 128 characters of it.
 
 import time
 
-from .probes import ProbeDegraded, ProbeFailure
+from .probes import ProbeDegraded, ProbeFailure, ProbeWarning
 from .status import Status
 
-OK, DEGRADED, FAILED = "ok", "degraded", "FAILED"
+# WARNING is healthy with a note (logged once per start, shown by --verbose).
+OK, WARNING, DEGRADED, FAILED = "ok", "warning", "degraded", "FAILED"
 # Grace for a thread to hand over its result after its own deadline passed.
 JOIN_GRACE = 0.05
 
@@ -58,6 +59,9 @@ def run_one(check, deadline, log=None):
         state, detail = FAILED, str(exc)
     except ProbeDegraded as exc:
         state, detail = DEGRADED, str(exc)
+    except ProbeWarning as exc:
+        state, detail = WARNING, str(exc)
+
     except Exception as exc:  # noqa: BLE001 -- a bug in one check must not hide the others
         if log is not None:
             import traceback

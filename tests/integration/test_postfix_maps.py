@@ -174,13 +174,37 @@ def test_cf_that_is_a_fifo_does_not_block(maps, setup):
     assert time.monotonic() - began < 8
 
 
-def test_world_readable_cf_degrades(maps, setup):
+def test_stock_modes_are_a_warning_once_per_start(maps, setup):
+    """grommunio-setup writes the .cf files with ``cat >``: 0644 root:root."""
+    pc, params = setup
+    for name, path in pc.maps.items():
+        os.chown(path, 0, 0)
+        pc.chmod(name, 0o644)
+    warning = ("cf: %s is world-readable (mode 0644) and holds a database password: chmod o-r it"
+               % pc.maps["virtual_mailbox_maps"])
+    started = maps("start", params, env={"OCF_RESKEY_CRM_meta_timeout": "20000"})
+    assert started.rc == 0, started
+    assert started.reason is None
+    assert started.stderr.count("WARNING: postfix-maps(test): %s" % warning) == 1
+    quiet = maps("monitor", params)
+    assert (quiet.rc, quiet.reason) == (0, None)
+    assert "world-readable" not in quiet.stderr   # logged at start, not every monitor
+    verbose = maps("monitor", params, args=("--verbose",))
+    assert verbose.rc == 0
+    line = [x for x in verbose.stdout.splitlines() if pc.maps["virtual_mailbox_maps"] in x
+            and x.startswith("cf ")][0]
+    assert line.split()[2] == "warning" and "world-readable (mode 0644)" in line
+
+
+def test_world_readable_cf_degrades_with_strict_permissions(maps, setup):
     pc, params = setup
     pc.chmod("virtual_mailbox_maps", 0o644)
+    params["strict_permissions"] = "true"
     result = start_and_monitor(maps, params)
     assert result.rc == 190
     assert result.reason == ("cf: %s is world-readable (mode 0644) and holds a database password: "
                              "chmod o-r it" % pc.maps["virtual_mailbox_maps"])
+
 
 
 def test_cf_not_readable_by_postfix(maps, setup):

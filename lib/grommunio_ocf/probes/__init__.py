@@ -18,6 +18,14 @@ class ProbeDegraded(Exception):
     """The service works, but something needs attention (OCF_DEGRADED)."""
 
 
+class ProbeWarning(Exception):
+    """The service works; a note for the admin that changes no result.
+
+    Logged once per start and shown by ``--verbose``; the monitor succeeds.
+    """
+
+
+
 def seconds(deadline):
     """Socket timeout for the next step; fails once the budget is spent."""
     left = deadline.remaining()
