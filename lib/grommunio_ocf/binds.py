@@ -4,8 +4,7 @@ Pure functions over strings -- no filesystem access -- so that every rule is
 checked the same way for every action, including ``stop`` and probes.
 """
 
-from .mounts import is_under
-from .params import absolute_path
+from .paths import absolute_path, is_under
 
 DEFAULT_TARGET_DIR = "/var/lib"
 

@@ -12,7 +12,7 @@ a file opened on the directory underneath before the bind was made.
 import os
 import signal
 
-from .mounts import is_under
+from .paths import is_under
 
 
 def _link(path):

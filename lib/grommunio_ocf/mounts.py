@@ -107,11 +107,6 @@ def _parent_dir(path):
     return path.rsplit("/", 1)[0] or "/"
 
 
-def is_under(path, top):
-    """``path`` is ``top`` or inside it (string-wise, both normalised)."""
-    return path == top or top == "/" or path.startswith(top + "/")
-
-
 class MountTable:
     """A snapshot of the mounts this process sees."""
 

@@ -7,6 +7,7 @@ parameter's type, applies the default and runs the validator, collecting
 should not have to find the next one by another failed start.
 """
 
+from .paths import absolute_path
 from .status import Status
 
 TRUE_WORDS = frozenset(("1", "true", "yes", "on", "y"))
@@ -78,20 +79,6 @@ def _seconds(text):
     if value > 86400:  # also keeps "9" * 400 (float infinity) out
         raise ValueError("%r is more than a day" % text)
     return value
-
-
-def absolute_path(text):
-    """An absolute path, normalised; empty means "not set" (``None``)."""
-    if text == "":
-        return None
-    if "\0" in text or "\n" in text:
-        raise ValueError("%r contains a NUL or newline" % text)
-    if not text.startswith("/"):
-        raise ValueError("%r is not an absolute path" % text)
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise ValueError("%r contains '..'" % text)
-    return "/" + "/".join(parts)
 
 
 def split_list(text):

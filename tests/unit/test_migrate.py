@@ -9,7 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import TOP
-from grommunio_ocf import convert, crmconf, migrate
+from grommunio_ocf import mounts
+from grommunio_ocf.migrate import command as migrate
+from grommunio_ocf.migrate import convert, crmconf
 
 EXAMPLES = os.path.join(TOP, "packaging", "examples")
 SEED_FILE = os.path.join(EXAMPLES, "seed.crm")
@@ -507,6 +509,23 @@ def test_agent_ops_match_the_agents_meta_data():
     for name, interval, timeout in convert.AGENT_OPS:
         assert actions[name].get("timeout") == timeout
     assert set(convert.AGENT_ACTIONS) <= set(actions)
+
+
+def test_agent_options_are_the_agents_bind_flags():
+    # The tool keeps its own list (it loads none of the agent's code): the same one.
+    assert convert.AGENT_OPTIONS == set(mounts.BIND_FLAGS)
+
+
+def test_the_tool_loads_no_agent_module():
+    """The migration subpackage needs the binds list and path arithmetic, nothing else."""
+    code = "import sys; sys.path.insert(0, %r); import grommunio_ocf.migrate.command; " \
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('grommunio_ocf'))))" \
+        % os.path.join(TOP, "lib")
+    loaded = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], check=True,
+                            capture_output=True, text=True).stdout.split()
+    assert loaded == ["grommunio_ocf", "grommunio_ocf.binds", "grommunio_ocf.migrate",
+                      "grommunio_ocf.migrate.command", "grommunio_ocf.migrate.convert",
+                      "grommunio_ocf.migrate.crmconf", "grommunio_ocf.paths"]
 
 
 # -- the examples ------------------------------------------------------------------

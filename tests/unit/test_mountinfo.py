@@ -7,7 +7,8 @@ import pytest
 from grommunio_ocf import binds
 from grommunio_ocf.binds import Bind
 from grommunio_ocf.deadline import Deadline, reserve_for
-from grommunio_ocf.mounts import Mount, MountTable, flag_bits, is_under, unescape
+from grommunio_ocf.mounts import Mount, MountTable, flag_bits, unescape
+from grommunio_ocf.paths import is_under
 from grommunio_ocf import mounts
 
 

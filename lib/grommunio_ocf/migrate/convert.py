@@ -4,8 +4,8 @@
 ``ocf:heartbeat:Filesystem`` primitives and works out the
 ``ocf:grommunio:grodata-binds`` primitive that replaces the group and its
 members, and what becomes of every constraint and tag that names them.  It
-works on the statements crmconf read and does no I/O: the command (migrate)
-reads the input and writes the resulting Plan out.
+works on the statements crmconf read and does no I/O: the command reads the
+input and writes the resulting Plan out.
 
 The new primitive takes over the group's name
 ---------------------------------------------
@@ -24,13 +24,21 @@ other is dropped, since they are one resource now.
 import posixpath
 import re
 
-from .binds import DEFAULT_TARGET_DIR
-from .binds import parse as parse_binds
+from ..binds import DEFAULT_TARGET_DIR
+from ..binds import parse as parse_binds
+from ..paths import absolute_path, is_under
 from .crmconf import INERT, REFERRING, Group, Primitive, duration_ms, mentions, references, rewrite
-from .mounts import BIND_FLAGS, is_under
-from .params import TRUE_WORDS, absolute_path
 
 AGENT = "ocf:grommunio:grodata-binds"
+
+# What the new primitive accepts and the old ones mean, stated here rather
+# than borrowed from the agent's modules: the tool describes the agent's
+# interface (its meta-data; tests/unit/test_migrate.py checks that the two
+# agree) and Filesystem's, and loads none of the agent's code.
+AGENT_OPTIONS = frozenset(("ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime"))
+# ocf-shellfuncs' ocf_is_true, which Filesystem applies to force_unmount
+# (whose default is true, and whose "safe" is true without fuser).
+FS_TRUE = frozenset(("yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON", "safe"))
 
 # The agent's advertised timeouts (its meta-data).  Pacemaker never reads them
 # from there: an op the old primitives did not set would get the cluster's 20s
@@ -157,11 +165,11 @@ def _convert_options(conv, warn):
         if "rbind" in _options(prim):
             warn("%s uses rbind: grodata-binds binds without the mounts below %s"
                  % (prim.id, prim.params.get("device")))
-        unknown = [w for w in _options(prim) if w not in BIND_FLAGS and w not in OPTIONS_DEFAULT]
+        unknown = [w for w in _options(prim) if w not in AGENT_OPTIONS and w not in OPTIONS_DEFAULT]
         if unknown:
             warn("%s: mount option %s has no grodata-binds equivalent: dropped"
                  % (prim.id, ",".join(unknown)))
-        flags[prim.id] = [w for w in _options(prim) if w in BIND_FLAGS]
+        flags[prim.id] = [w for w in _options(prim) if w in AGENT_OPTIONS]
     first = flags[conv.members[0].id]
     common = [w for w in first if all(w in f for f in flags.values())]
     if len({frozenset(f) for f in flags.values()}) > 1:
@@ -178,8 +186,7 @@ def _convert_other_params(conv, warn):
     for prim in conv.members:
         # Filesystem's force_unmount (default true; "safe" is true without fuser)
         # is grodata-binds' kill_holders.
-        force[prim.id] = str(prim.params.get("force_unmount", "true").lower()
-                             in TRUE_WORDS | {"safe"}).lower()
+        force[prim.id] = str(prim.params.get("force_unmount", "true") in FS_TRUE).lower()
         for name, value in prim.params.items():
             if name not in FS_IGNORED:
                 warn("%s: parameter %s=%s has no grodata-binds equivalent: dropped"

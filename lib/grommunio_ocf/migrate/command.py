@@ -37,10 +37,10 @@ import argparse
 import re
 import sys
 
-from . import __version__
+from .. import __version__
+from ..paths import absolute_path
 from .convert import AGENT, UsageError, plan
 from .crmconf import quote, read_statements, render_statement, render_tokens
-from .params import absolute_path
 
 PROG = "grommunio-ocf-migrate"
 SHADOW = "grodata-binds-migration"
