@@ -10,6 +10,7 @@ into an exit code and at most one ``ocf-exit-reason:`` line.
 import os
 import sys
 
+from . import __version__
 from .deadline import Deadline, reserve_for
 from .log import Log
 from .params import Problem, parse, unknown, worst
@@ -117,7 +118,7 @@ class Agent:
     """Base class: subclasses fill in the class attributes and the actions."""
 
     name = None
-    version = "0.1.0"
+    version = __version__  # the package's: one version for agents, packages and man pages
     shortdesc = ""
     longdesc = ""
     params = ()
