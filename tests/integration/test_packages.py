@@ -1,38 +1,41 @@
-"""The RPM and Debian packages (packaging/build-rpm, packaging/build-deb).
+"""The source release and the packages built from it, the way distributions build.
 
-Both must hold exactly what packaging/install installs, depend on python3
-alone (resource-agents recommended), and the .deb, installed on this
-machine, must give working agents.
+packaging/release makes grommunio-ocf-VERSION.tar.gz; from it ``rpmbuild
+-ta`` builds the RPM and ``dpkg-buildpackage -us -uc -b`` (with
+packaging/debian copied into place) the .deb.  Both must hold what
+packaging/install installs, pass rpmlint / lintian, and the .deb, installed
+on this machine, must give working agents and man pages -- and leave nothing
+behind when it is purged.
 """
 
-import configparser
 import os
+import re
 import shutil
 import stat
 import subprocess
+import tarfile
 
 import pytest
 
+from conftest import TOP
+from grommunio_ocf import __version__
 from mountscratch import mountinfo, mounts_under, scratch, scratch_factory  # noqa: F401
 from ocftester import run_ocf_tester
 
 pytestmark = [pytest.mark.integration]
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGING = os.path.join(TOP, "packaging")
 AGENTDIR = "/usr/lib/ocf/resource.d/grommunio"
 LIBDIR = "/usr/lib/ocf/lib/grommunio"
 METADIR = "/usr/share/resource-agents/grommunio"
 DOCDIR = "/usr/share/doc/grommunio-ocf"
+MANDIR = "/usr/share/man"
 # Directories the package creates, and so may own; any other it only uses.
 OWN_DIRS = (AGENTDIR, LIBDIR, METADIR, DOCDIR)
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none", "LC_ALL": "C"}
-
-
-def version():
-    config = configparser.ConfigParser()
-    config.read(os.path.join(TOP, "setup.cfg"))
-    return config["metadata"]["version"]
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none", "LC_ALL": "C.UTF-8"}
+PACKAGER = "grommunio-ocf maintainers <maintainers@users.noreply.r-seed-a93551ed.example>"
+PREFIX = "grommunio-ocf-%s" % __version__
+DEB_VERSION = __version__ + "-1"
 
 
 def agents():
@@ -40,30 +43,40 @@ def agents():
                   if os.path.isfile(os.path.join(TOP, "agents", name)))
 
 
+def man_pages():
+    return ["%s/man7/ocf_grommunio_%s.7" % (MANDIR, name) for name in agents()] + [
+        MANDIR + "/man8/grommunio-ocf-migrate.8"]
+
+
 def run(*argv, env=None, **kw):
-    return subprocess.run(argv, check=True, capture_output=True, text=True, env=env or ENV,
-                          stdin=subprocess.DEVNULL, timeout=120, **kw).stdout
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env or ENV,
+                          stdin=subprocess.DEVNULL, timeout=300, **kw)
+    assert proc.returncode == 0, "%s: %d\n%s\n%s" % (argv, proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def needs(*tools):
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        pytest.skip("not installed: %s (tests/run installs them)" % " ".join(missing))
 
 
 def expected_files():
-    """What the package must hold at least, named from the source tree."""
+    """What a package must hold at least, named from the source tree."""
     files = {"%s/%s" % (AGENTDIR, name) for name in agents()}
     for dirpath, _, names in os.walk(os.path.join(TOP, "lib", "grommunio_ocf")):
         rel = os.path.relpath(dirpath, os.path.join(TOP, "lib"))
         files |= {"%s/%s/%s" % (LIBDIR, rel, n) for n in names if n.endswith(".py")}
     files |= {"%s/%s" % (METADIR, n) for n in os.listdir(os.path.join(TOP, "metadata"))
               if n.endswith(".xml")}
-    files.add(DOCDIR + "/README.md")
-    if os.path.exists(os.path.join(PACKAGING, "grommunio-ocf-migrate")):
-        files.add("/usr/sbin/grommunio-ocf-migrate")
-    return files
+    files |= {DOCDIR + "/README.md", DOCDIR + "/examples/MIGRATION.md",
+              "/usr/sbin/grommunio-ocf-migrate"}
+    return files | set(man_pages())
 
 
-@pytest.fixture(scope="module")
-def staged(tmp_path_factory):
-    """{path: mode} of every file packaging/install --destdir installs."""
-    root = tmp_path_factory.mktemp("staged")
-    run(os.path.join(PACKAGING, "install"), "--destdir", str(root))
+def staged_tree(root, *args):
+    """{path: mode} of every file ``packaging/install --destdir root *args`` installs."""
+    run(os.path.join(PACKAGING, "install"), "--destdir", str(root), *args)
     found = {}
     for dirpath, _, names in os.walk(root):
         for name in names:
@@ -73,7 +86,7 @@ def staged(tmp_path_factory):
 
 
 def check_contents(files, staged):
-    """``files``: {path: (mode, owner)} of a package's files."""
+    """``files``: {path: (mode, owner)} of a package's files, compression suffixes removed."""
     assert set(files) == set(staged), "package and packaging/install differ: only in package %s, " \
         "only installed %s" % (sorted(set(files) - set(staged)), sorted(set(staged) - set(files)))
     assert expected_files() <= set(files)
@@ -89,64 +102,129 @@ def shared_dirs(dirs):
     return [d for d in dirs if not any(d == own or d.startswith(own + "/") for own in OWN_DIRS)]
 
 
-def build_package(tmp_path_factory, tool, debian_package, script, filename):
-    """Run packaging/``script`` into a fresh directory; the path of the one file it must make there.
+def lint_tags(output):
+    """(severity, tag, rest) of lintian's or rpmlint's result lines."""
+    tags = []
+    for line in output.splitlines():
+        match = re.match(r"(?:\S+: )?([EWIPXN]): (?:\S+: )?(\S+)(.*)", line)
+        if match and match.group(1) in "EW":
+            tags.append(match.groups())
+    return tags
 
-    Skips the test if ``tool`` (from ``debian_package``) is not installed.
-    """
-    if not shutil.which(tool):
-        pytest.skip("%s is not installed (Debian package: %s)" % (tool, debian_package))
-    out = tmp_path_factory.mktemp(script)
-    path = run(os.path.join(PACKAGING, script), str(out)).strip()
-    assert path == str(out / filename)
-    assert os.listdir(out) == [os.path.basename(path)]
+
+# --- the source release -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release")
+    path = run(os.path.join(PACKAGING, "release"), str(out)).strip()
+    assert path == str(out / (PREFIX + ".tar.gz"))
     return path
 
 
-# --- RPM -------------------------------------------------------------------
+def test_release_holds_the_tree_and_the_rendered_packaging(release):
+    with tarfile.open(release) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        spec = tar.extractfile(PREFIX + "/grommunio-ocf.spec").read().decode()
+        changelog = tar.extractfile(PREFIX + "/packaging/debian/changelog").read().decode()
+    tracked = run("git", "-C", TOP, "ls-files").split()
+    names = {n[len(PREFIX) + 1:] for n in members if n.startswith(PREFIX + "/")}
+    assert all(n == PREFIX or n.startswith(PREFIX + "/") for n in members)
+    rendered = {"packaging/grommunio-ocf.spec.in", "packaging/debian/changelog.in"}
+    assert {t for t in tracked if os.path.exists(os.path.join(TOP, t))} - rendered <= names
+    assert not names & rendered
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members.values()} == {(0, 0, "root", "root")}
+    assert members[PREFIX + "/agents/grodata-binds"].mode == 0o755
+    # The version comes from grommunio_ocf.__version__, filled in at release time.
+    assert re.search(r"^Version: +%s$" % re.escape(__version__), spec, re.M)
+    assert changelog.startswith("grommunio-ocf (%s) " % DEB_VERSION)
+    assert "@" + "VERSION@" not in spec + changelog
+
+
+def test_release_is_reproducible(release, tmp_path):
+    again = run(os.path.join(PACKAGING, "release"), str(tmp_path)).strip()
+    with open(release, "rb") as first, open(again, "rb") as second:
+        assert first.read() == second.read()
+
+
+# --- RPM ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def rpm_file(tmp_path_factory):
-    return build_package(tmp_path_factory, "rpmbuild", "rpm", "build-rpm",
-                         "grommunio-ocf-%s-1.noarch.rpm" % version())
+def rpms(release, tmp_path_factory):
+    """(binary RPM, source RPM), built with rpmbuild -ta from the tarball."""
+    needs("rpmbuild", "rpmlint")
+    top = tmp_path_factory.mktemp("rpmbuild")
+    # --nodeps: the build dependency (python3) is a dpkg package here, unknown to rpm's database.
+    run("rpmbuild", "-ta", "--nodeps", "--define", "_topdir %s" % top,
+        "--define", "packager " + PACKAGER, release)
+    binary = top / "RPMS" / "noarch" / ("grommunio-ocf-%s-1.noarch.rpm" % __version__)
+    source = top / "SRPMS" / ("grommunio-ocf-%s-1.src.rpm" % __version__)
+    assert binary.exists() and source.exists()
+    return str(binary), str(source)
 
 
 def rpm_query(path, *args):
     return run("rpm", "-qp", *args, path).splitlines()
 
 
-def test_rpm_holds_what_install_installs(rpm_file, staged):
+def test_rpm_holds_what_install_installs(rpms, tmp_path):
     files, dirs = {}, []
-    for line in rpm_query(rpm_file, "--qf", "[%{FILEMODES} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]"):
+    for line in rpm_query(rpms[0], "--qf", "[%{FILEMODES} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]"):
         mode, owner, path = line.split(" ", 2)
         if stat.S_ISDIR(int(mode)):
             dirs.append(path)
         else:
             files[path] = (stat.S_IMODE(int(mode)), owner)
-    check_contents(files, staged)
-    assert shared_dirs(dirs) == [], "the RPM must not own directories other packages share"
-    assert set(rpm_query(rpm_file, "--docfiles")) == {DOCDIR + "/README.md"}
+    licenses = [p for p in files if p.startswith("/usr/share/licenses/")]
+    assert [os.path.basename(p) for p in licenses] == ["COPYING"]
+    files = {re.sub(r"\.(gz|bz2|xz|zst)$", "", p): v for p, v in files.items() if p not in licenses}
+    check_contents(files, staged_tree(tmp_path))
+    assert shared_dirs(dirs) == [p for p in dirs if p.startswith("/usr/share/licenses/")], \
+        "the RPM must not own directories other packages share"
+    docs = rpm_query(rpms[0], "--docfiles")
+    assert DOCDIR + "/README.md" in docs and DOCDIR + "/examples/MIGRATION.md" in docs
 
 
-def test_rpm_metadata_and_dependencies(rpm_file):
-    assert rpm_query(rpm_file, "--qf", "%{NAME} %{VERSION} %{ARCH}\n") == \
-        ["grommunio-ocf %s noarch" % version()]
-    requires = [r for r in rpm_query(rpm_file, "--requires") if not r.startswith("rpmlib(")]
+def test_rpm_metadata_and_dependencies(rpms):
+    assert rpm_query(rpms[0], "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{LICENSE}\n") == \
+        ["grommunio-ocf %s 1 noarch GPL-2.0-or-later" % __version__]
+    assert rpm_query(rpms[0], "--qf", "%{URL}\n")[0].startswith("https://")
+    requires = [r for r in rpm_query(rpms[0], "-R") if not r.startswith("rpmlib(")]
     assert requires == ["python3"]
-    assert rpm_query(rpm_file, "--recommends") == ["resource-agents"]
+    assert rpm_query(rpms[0], "--recommends") == ["resource-agents"]
+    changelog = rpm_query(rpms[0], "--changelog")
+    assert changelog[0].endswith("- %s-1" % __version__)
 
 
-# --- Debian ----------------------------------------------------------------
+def test_rpmlint_finds_no_error_but_the_missing_signature(rpms):
+    proc = subprocess.run(["rpmlint", "-r", os.path.join(PACKAGING, "grommunio-ocf.rpmlintrc"),
+                           *rpms], capture_output=True, text=True, env=ENV, timeout=300)
+    tags = lint_tags(proc.stdout)
+    assert tags == [("E", "no-signature", "")] * 2, proc.stdout
+
+
+# --- Debian ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def deb_file(tmp_path_factory):
-    return build_package(tmp_path_factory, "dpkg-deb", "dpkg", "build-deb",
-                         "grommunio-ocf_%s_all.deb" % version())
+def debs(release, tmp_path_factory):
+    """(.deb, .changes), built with dpkg-buildpackage from the unpacked tarball."""
+    needs("dpkg-buildpackage", "dh", "dh_python3", "lintian")
+    work = tmp_path_factory.mktemp("debbuild")
+    run("tar", "-xzf", release, "-C", str(work))
+    source = work / PREFIX
+    shutil.copytree(str(source / "packaging" / "debian"), str(source / "debian"), symlinks=True)
+    run("dpkg-buildpackage", "-us", "-uc", "-b", cwd=str(source))
+    deb = work / ("grommunio-ocf_%s_all.deb" % DEB_VERSION)
+    changes = [p for p in os.listdir(str(work)) if p.endswith(".changes")]
+    assert deb.exists() and len(changes) == 1
+    return str(deb), str(work / changes[0])
 
 
-def test_deb_holds_what_install_installs(deb_file, staged):
+def deb_contents(deb):
+    """({path: (mode, owner)}, [dirs]) of a .deb."""
     files, dirs = {}, []
-    for line in run("dpkg-deb", "--contents", deb_file).splitlines():
+    for line in run("dpkg-deb", "--contents", deb).splitlines():
         # drwxr-xr-x root/root 0 2024-01-01 00:00 ./usr/lib/
         perms, owner, _, _, _, path = line.split(None, 5)
         path = path[1:].rstrip("/") or "/"
@@ -155,9 +233,7 @@ def test_deb_holds_what_install_installs(deb_file, staged):
         else:
             assert perms.startswith("-"), line
             files[path] = (symbolic_mode(perms), owner.replace("/", ":"))
-    check_contents(files, staged)
-    # A .deb lists every parent directory too; dpkg shares those between packages.
-    assert set(shared_dirs(dirs)) >= {"/", "/usr", "/usr/lib", "/usr/lib/ocf"}
+    return files, dirs
 
 
 def symbolic_mode(perms):
@@ -165,38 +241,109 @@ def symbolic_mode(perms):
     return int("".join("0" if c == "-" else "1" for c in perms[1:]), 2)
 
 
-def test_deb_control(deb_file):
-    fields = ("Package", "Version", "Architecture", "Depends", "Recommends", "Maintainer", "Description")
-    values = dict(zip(fields, run("dpkg-deb", "--field", deb_file, *fields).splitlines()))
+# What debhelper adds beside packaging/install's files.
+DEB_EXTRAS = {DOCDIR + "/changelog.Debian.gz", DOCDIR + "/copyright",
+              "/usr/share/lintian/overrides/grommunio-ocf",
+              "/usr/share/python3/runtime.d/grommunio-ocf.rtupdate"}
+
+
+def test_deb_holds_what_install_installs_without_bytecode(debs, tmp_path):
+    files, dirs = deb_contents(debs[0])
+    assert DEB_EXTRAS <= set(files)
+    assert not [p for p in files if "__pycache__" in p or p.endswith(".pyc")]
+    # dh_compress gzips the man pages and the larger documents.
+    files = {re.sub(r"\.gz$", "", p) if p.startswith((MANDIR, DOCDIR)) else p: v
+             for p, v in files.items() if p not in DEB_EXTRAS}
+    check_contents(files, staged_tree(tmp_path, "--no-bytecode"))
+    # A .deb lists every parent directory too; dpkg shares those between packages.
+    assert set(shared_dirs(dirs)) >= {"/", "/usr", "/usr/lib", "/usr/lib/ocf"}
+
+
+def test_deb_control(debs):
+    fields = ("Package", "Version", "Architecture", "Depends", "Recommends", "Maintainer",
+              "Homepage", "Description")
+    values = dict(zip(fields, run("dpkg-deb", "--field", debs[0], *fields).splitlines()))
     assert {k: values[k] for k in fields[:5]} == {
-        "Package": "Package: grommunio-ocf", "Version": "Version: " + version(),
-        "Architecture": "Architecture: all", "Depends": "Depends: python3",
+        "Package": "Package: grommunio-ocf", "Version": "Version: " + DEB_VERSION,
+        "Architecture": "Architecture: all", "Depends": "Depends: python3:any",
         "Recommends": "Recommends: resource-agents"}
     assert values["Maintainer"].startswith("Maintainer: ") and "@" in values["Maintainer"]
     assert values["Description"].startswith("Description: ")
 
 
-@pytest.fixture(scope="module")
-def installed_deb(deb_file):
-    """The .deb installed with dpkg; afterwards removed, and packaging/install run again.
+def test_deb_byte_compiles_at_install_and_cleans_at_removal(debs, tmp_path):
+    run("dpkg-deb", "--control", debs[0], str(tmp_path))
+    with open(str(tmp_path / "postinst"), encoding="utf-8") as handle:
+        assert "py3compile -p grommunio-ocf %s" % LIBDIR in handle.read()
+    with open(str(tmp_path / "prerm"), encoding="utf-8") as handle:
+        assert "py3clean -p grommunio-ocf" in handle.read()
 
-    The rest of the suite (and tests/run) expects the agents as
-    packaging/install puts them, not registered with dpkg: a package left
-    installed would keep owning files the work tree may since have dropped.
+
+def test_lintian_finds_no_error_and_no_warning(debs):
+    proc = subprocess.run(["lintian", debs[1]], capture_output=True, text=True, env=ENV,
+                          timeout=300)
+    assert lint_tags(proc.stdout) == [], proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- the .deb installed ----------------------------------------------------------------
+
+# Where the package puts anything (and py3compile its bytecode): compared
+# before installing and after purging.
+WATCHED = ("/usr/lib/ocf", "/usr/share/resource-agents", DOCDIR, MANDIR + "/man7",
+           MANDIR + "/man8", "/usr/sbin", "/usr/share/python3/runtime.d",
+           "/usr/share/lintian/overrides")
+
+
+def snapshot():
+    found = set()
+    for top in WATCHED:
+        for dirpath, dirnames, names in os.walk(top):
+            found.add(dirpath)
+            found.update(os.path.join(dirpath, n) for n in names)
+    return found
+
+
+def remove_installed():
+    """Take away what packaging/install put on this machine (tests/run ran it)."""
+    for path in (AGENTDIR, LIBDIR, METADIR, DOCDIR):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in ["/usr/sbin/grommunio-ocf-migrate"] + man_pages():
+        for candidate in (path, path + ".gz"):
+            if os.path.lexists(candidate):
+                os.unlink(candidate)
+
+
+INSTALLED = {}
+
+
+@pytest.fixture(scope="module")
+def installed_deb(debs):
+    """The .deb installed with dpkg, on a machine without packaging/install's copy.
+
+    Afterwards the package is purged (if test_purge_leaves_nothing_behind
+    has not) and packaging/install runs again: the rest of the suite expects
+    the agents as it puts them.
     """
     if os.geteuid() != 0:
         pytest.skip("dpkg -i needs root")
+    if subprocess.run(["dpkg-query", "-W", "grommunio-ocf"], capture_output=True).returncode == 0:
+        pytest.skip("a grommunio-ocf package is installed on this machine: not touching it")
+    remove_installed()
+    INSTALLED["before"] = snapshot()
     try:
-        run("dpkg", "--install", deb_file)
+        run("dpkg", "--install", debs[0])
         yield run("dpkg-query", "--listfiles", "grommunio-ocf").splitlines()
     finally:
-        subprocess.run(["dpkg", "--remove", "grommunio-ocf"], capture_output=True, env=ENV,
+        subprocess.run(["dpkg", "--purge", "grommunio-ocf"], capture_output=True, env=ENV,
                        stdin=subprocess.DEVNULL, timeout=120)
         run(os.path.join(PACKAGING, "install"))
 
 
 def test_deb_installs_working_agents(installed_deb, scratch):
-    assert expected_files() <= set(installed_deb)
+    assert expected_files() <= {re.sub(r"\.gz$", "", p) for p in installed_deb}
+    # py3compile ran: the library is byte-compiled, though the package holds no bytecode.
+    assert os.listdir(LIBDIR + "/grommunio_ocf/__pycache__")
     # grodata-binds, through a full ocf-tester cycle on a scratch grodata.
     s = scratch
     names = ("mysql", "redis")
@@ -214,9 +361,9 @@ def test_deb_installs_working_agents(installed_deb, scratch):
 def test_deb_agent_metadata_passes_ocf_tester_checks(installed_deb, name):
     """ocf-tester's meta-data checks, for every installed agent.
 
-    The full cycles, on scratch setups and the test services, follow
-    (grodata-binds above, the health agents below): with their defaults an
-    agent would act on this machine's real configuration.
+    The full cycles, on scratch setups and the test services, are in the
+    tests beside this one: with their defaults an agent would act on this
+    machine's real configuration.
     """
     path = "%s/%s" % (AGENTDIR, name)
     assert path in installed_deb
@@ -259,3 +406,21 @@ def test_deb_health_agents_pass_ocf_tester(installed_deb, tmp_path, dovecot, mar
             env=env, timeout=180)
         assert rc == 0 and "passed all tests" in out, out
         assert DB_PASSWORD not in out
+
+
+@pytest.mark.parametrize("section, name", [("7", "ocf_grommunio_" + a) for a in agents()]
+                         + [("8", "grommunio-ocf-migrate")])
+def test_deb_man_pages_render(installed_deb, section, name):
+    """``man NAME`` finds the installed page, and groff renders it without a warning."""
+    needs("man")
+    assert "%s/man%s/%s.%s.gz" % (MANDIR, section, name, section) in installed_deb
+    proc = subprocess.run(["man", "--warnings", section, name], capture_output=True, text=True,
+                          env=dict(ENV, MANWIDTH="80", MAN_KEEP_FORMATTING="0"), timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert name in proc.stdout and __version__ in proc.stdout
+
+
+def test_purge_leaves_nothing_behind(installed_deb):
+    """Last in this module: dpkg --purge leaves no file, directory or bytecode behind."""
+    run("dpkg", "--purge", "grommunio-ocf")
+    assert sorted(snapshot() - INSTALLED["before"]) == []
