@@ -456,7 +456,8 @@ def test_an_unclosed_quote_is_a_warning_not_an_abort():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("<cib><configuration/></cib>\n", "the input is XML"),
+    ("<cib/>\n", "the input is XML but no CIB: XML without a <configuration>"),
+    ("<cib><configuration>\n", "the input is XML but no CIB: not well-formed XML"),
     ("pcs resource create x ocf:heartbeat:Dummy\n", "the input is pcs commands"),
     ("hello world\nthis is not crm\n", "the input has no crm configure statement"),
     ("primitive a Dummy\0\n", "the input is binary"),
@@ -524,8 +525,9 @@ def test_the_tool_loads_no_agent_module():
     loaded = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], check=True,
                             capture_output=True, text=True).stdout.split()
     assert loaded == ["grommunio_ocf", "grommunio_ocf.binds", "grommunio_ocf.migrate",
-                      "grommunio_ocf.migrate.command", "grommunio_ocf.migrate.convert",
-                      "grommunio_ocf.migrate.crmconf", "grommunio_ocf.paths"]
+                      "grommunio_ocf.migrate.cib", "grommunio_ocf.migrate.command",
+                      "grommunio_ocf.migrate.convert", "grommunio_ocf.migrate.crmconf",
+                      "grommunio_ocf.migrate.pcs", "grommunio_ocf.paths"]
 
 
 # -- the examples ------------------------------------------------------------------
@@ -612,4 +614,123 @@ def test_cli_non_utf8_file(tmp_path):
 
 def test_cli_version_and_help():
     assert launch("--version").stdout.startswith("grommunio-ocf-migrate ")
-    assert "--format {script,crm}" in launch("--help").stdout
+    assert "--format {script,pcs,crm}" in launch("--help").stdout
+
+
+# -- CIB XML in, pcs commands out ---------------------------------------------------
+
+CIB = """<cib><configuration>
+  <crm_config><cluster_property_set id="opts"><nvpair id="o1" name="stonith-enabled" value="false"/>
+  </cluster_property_set></crm_config>
+  <nodes><node id="1" uname="node1"/></nodes>
+  <resources>
+    <primitive id="fs" class="ocf" provider="heartbeat" type="Filesystem">
+      <instance_attributes id="fs-ia">
+        <nvpair id="fs-d" name="device" value="/dev/drbd0"/>
+        <nvpair id="fs-m" name="directory" value="/grodata"/>
+        <nvpair id="fs-t" name="fstype" value="xfs"/>
+      </instance_attributes>
+    </primitive>
+    <group id="binds">
+      <primitive id="bind-mysql" class="ocf" provider="heartbeat" type="Filesystem">
+        <instance_attributes id="bm-ia">
+          <nvpair id="bm-d" name="device" value="/grodata/mysql"/>
+          <nvpair id="bm-m" name="directory" value="/var/lib/mysql"/>
+          <nvpair id="bm-t" name="fstype" value="none"/>
+          <nvpair id="bm-o" name="options" value="bind"/>
+        </instance_attributes>
+        <operations>
+          <op id="bm-mon" name="monitor" interval="20s" timeout="40s"/>
+          <op id="bm-deep" name="monitor" interval="300s" timeout="60s">
+            <instance_attributes id="bm-deep-ia"><nvpair id="bm-l" name="OCF_CHECK_LEVEL" value="20"/>
+            </instance_attributes>
+          </op>
+        </operations>
+      </primitive>
+      <primitive id="bind-redis" class="ocf" provider="heartbeat" type="Filesystem">
+        <instance_attributes id="br-ia">
+          <nvpair id="br-d" name="device" value="/grodata/redis"/>
+          <nvpair id="br-m" name="directory" value="/var/lib/redis"/>
+          <nvpair id="br-t" name="fstype" value="none"/>
+          <nvpair id="br-o" name="options" value="bind"/>
+        </instance_attributes>
+        <operations><op id="br-mon" name="monitor" interval="20s" timeout="40s"/></operations>
+      </primitive>
+    </group>
+    <primitive id="db" class="systemd" type="mariadb"/>
+  </resources>
+  <constraints>
+    <rsc_order id="fs-then-binds" first="fs" then="binds" first-action="start" then-action="start" kind="Mandatory"/>
+    <rsc_colocation id="binds-with-fs" rsc="binds" with-rsc="fs" score="INFINITY"/>
+    <rsc_colocation id="db-with-mysql" rsc="db" with-rsc="bind-mysql" score="INFINITY"/>
+    <rsc_location id="binds-not-node3" rsc="binds" node="node3" score="-INFINITY"/>
+    <rsc_order id="set-order"><resource_set id="s1"><resource_ref id="bind-redis"/><resource_ref id="db"/></resource_set></rsc_order>
+  </constraints>
+  <tags><tag id="data"><obj_ref id="binds"/><obj_ref id="db"/></tag></tags>
+</configuration><status/></cib>
+"""
+
+
+def test_cib_xml_reads_as_the_crm_syntax_it_stands_for():
+    from grommunio_ocf.migrate.cib import crm_text
+    text = crm_text(CIB)
+    found = by_id(text)
+    assert found["bind-mysql"].tokens == [
+        "primitive", "bind-mysql", "ocf:heartbeat:Filesystem", "params", "device=/grodata/mysql",
+        "directory=/var/lib/mysql", "fstype=none", "options=bind", "op", "monitor",
+        "interval=20s", "timeout=40s", "op", "monitor", "interval=300s", "timeout=60s",
+        "OCF_CHECK_LEVEL=20"]
+    assert found["binds"].tokens == ["group", "binds", "bind-mysql", "bind-redis"]
+    assert found["fs-then-binds"].tokens == ["order", "fs-then-binds", "Mandatory:", "fs:start",
+                                             "binds:start"]
+    assert found["binds-not-node3"].tokens == ["location", "binds-not-node3", "binds", "-inf:",
+                                               "node3"]
+    assert found["data"].tokens == ["tag", "data:", "binds", "db"]
+    assert ["property", "opts:", "stonith-enabled=false"] in [s.tokens for s in statements(text)]
+    # What has no plain crm form stays verbatim, as crm's own xml statement.
+    assert '<rsc_order id="set-order"><resource_set id="s1">' in text
+    assert "xml <node id=\"1\" uname=\"node1\" />" in text
+
+
+def test_cib_xml_converts_like_crm_text():
+    from grommunio_ocf.migrate.cib import crm_text
+    rc_xml, out_xml, err_xml = run(CIB, "--format", "crm")
+    rc_crm, out_crm, err_crm = run(crm_text(CIB), "--format", "crm")
+    assert (rc_xml, out_xml, err_xml) == (rc_crm, out_crm, err_crm)
+    assert rc_xml == 0
+    prim = new_primitive(by_id(out_xml), "binds")
+    assert prim.params == {"grodata": "/grodata", "binds": "mysql redis"}
+    assert ops(prim)[-1] == ("monitor", {"interval": "300s", "timeout": "60s",
+                                         "OCF_CHECK_LEVEL": "20"})
+
+
+def test_pcs_format_deletes_creates_and_recreates_with_pcs():
+    rc, out, err = run(CIB, "--format", "pcs")
+    assert rc == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("pcs ")]
+    assert lines == [
+        'pcs cluster cib "$dir/before.xml"',
+        'pcs -f "$cib" constraint delete fs-then-binds binds-with-fs db-with-mysql binds-not-node3',
+        'pcs -f "$cib" tag delete data',
+        'pcs -f "$cib" resource delete binds',
+        'pcs -f "$cib" --no-default-ops resource create binds ocf:grommunio:grodata-binds '
+        'grodata=/grodata \'binds=mysql redis\' op start interval=0s timeout=60s '
+        'op stop interval=0s timeout=60s op monitor interval=20s timeout=40s '
+        'op monitor interval=300s timeout=60s OCF_CHECK_LEVEL=20',
+        'pcs -f "$cib" constraint order start fs then start binds kind=Mandatory id=fs-then-binds',
+        'pcs -f "$cib" constraint colocation add binds with fs INFINITY id=binds-with-fs',
+        'pcs -f "$cib" constraint colocation add db with binds INFINITY id=db-with-mysql',
+        'pcs -f "$cib" -- constraint location add binds-not-node3 binds node3 -INFINITY',
+        'pcs -f "$cib" tag create data binds db',
+        'pcs cluster cib-push "$dir/after.xml" diff-against="$dir/before.xml"']
+    assert "pcs property set maintenance-mode=true" in out
+    # The resource set names a member: a warning, it is not rewritten.
+    assert "xml <rsc_order names bind-redis: not rewritten" in err
+    assert subprocess.run(["sh", "-n"], input=out, text=True).returncode == 0
+
+
+def test_pcs_format_refuses_what_pcs_cannot_recreate():
+    text = seed_with(append="order with_set Mandatory: grodata_mount ( grodata_binds groCluster )\n")
+    rc, out, err = run(text, "--format", "pcs")
+    assert (rc, out) == (2, "")
+    assert err.startswith("grommunio-ocf-migrate: order with_set has a score, a resource set")
