@@ -46,9 +46,10 @@ def params(agent):
 @pytest.mark.parametrize("agent", AGENTS)
 def test_pcs_creates_each_agent_offline(cib, agent):
     first = params(agent)[0]
-    proc = pcs(cib, "resource", "create", "r1", "ocf:grommunio:" + agent, "%s=/x" % first
-               if first in ("grodata", "config_directory") else "%s=" % first,
-               "op", "monitor", "interval=17s", "timeout=33s")
+    root = ET.parse(os.path.join(TOP, "metadata", agent + ".xml")).getroot()
+    default = root.find("parameters/parameter/content").get("default") or "/x"
+    proc = pcs(cib, "resource", "create", "r1", "ocf:grommunio:" + agent,
+               "%s=%s" % (first, default), "op", "monitor", "interval=17s", "timeout=33s")
     assert proc.returncode == 0, proc.stderr
     prim = ET.parse(cib).getroot().find(".//primitive[@id='r1']")
     assert (prim.get("class"), prim.get("provider"), prim.get("type")) == ("ocf", "grommunio", agent)
