@@ -12,7 +12,7 @@ import sys
 
 from . import __version__
 from .deadline import Deadline, reserve_for
-from .log import Log
+from .log import Log, printable, shown
 from .params import Problem, parse, unknown, worst
 from .status import OCFError, Status
 
@@ -30,6 +30,9 @@ METHODS = {
     "migrate_to": "migrate_to",
     "migrate_from": "migrate_from",
 }
+
+# States a monitor reports without a reason; every other result gets exactly one.
+QUIET = (Status.SUCCESS, Status.NOT_RUNNING, Status.RUNNING_PROMOTED, Status.FAILED_PROMOTED)
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RSCTMP = "/run/resource-agents"
@@ -50,13 +53,16 @@ class Action:
 
 
 def _int_env(environ, name, default):
-    text = environ.get(name)
-    if text is None or text.strip() == "":
+    """An integer Pacemaker passes (milliseconds); anything else is ``default``.
+
+    Bounded to 12 digits: a 5,000-digit timeout is no timeout, and int() of
+    it would fail (Python >= 3.11) or overflow float() later.
+    """
+    text = (environ.get(name) or "").strip()
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
         return default
-    try:
-        return int(text.strip())
-    except ValueError:
-        return default
+    return int(text)
 
 
 class Operation:
@@ -111,7 +117,8 @@ class Operation:
         if not self.verbose:
             return
         took = "" if latency is None else "%.1fms" % (latency * 1000)
-        self.stdout.write("%-12s %-36s %-9s %8s  %s\n" % (name, target, result, took, detail))
+        _write(self.stdout, "%-12s %-36s %-9s %8s  %s\n" % (
+            printable(name, 64), printable(target, 512), result, took, printable(detail, 1024)))
 
 
 class Agent:
@@ -192,41 +199,55 @@ def run(agent_cls, argv=None, environ=None, stdout=None, stderr=None):
     action = words[0] if words else None
     log = Log(agent_cls.name, environ.get("OCF_RESOURCE_INSTANCE"), environ, stderr)
     try:
-        return _run(agent_cls, action, words, verbose, environ, stdout, stderr, log)
+        status = _run(agent_cls, action, words, verbose, environ, stdout, stderr, log)
     except OCFError as exc:
         log.error("%s: %s" % (action or "usage", exc.reason))
         log.exit_reason(exc.reason)
-        return exc.status
+        status = exc.status
     except Exception as exc:  # the cluster gets a code and a line, never a traceback
         import traceback
         log.debug_lines(traceback.format_exc())
-        reason = "%s failed unexpectedly: %s: %s" % (action, type(exc).__name__, exc)
+        reason = "%s failed unexpectedly: %s: %s" % (action, type(exc).__name__, printable(exc, 200))
         log.error(reason + " (HA_debug=1 logs the traceback)")
         log.exit_reason(reason)
-        return Status.ERR_GENERIC
+        status = Status.ERR_GENERIC
+    if status not in QUIET and not log.reasons:  # every failure says why, once
+        log.exit_reason("%s returned %s" % (action, Status(status).ocf_name))
+    return status
 
 
 def _run(agent_cls, action, words, verbose, environ, stdout, stderr, log):
     if action in ("meta-data", "meta_data"):
         from .metadata import render
-        stdout.write(render(agent_cls))
+        _write(stdout, render(agent_cls))
         return Status.SUCCESS
     if action in ("usage", "help", "--help", "-h"):
-        stdout.write(usage(agent_cls))
+        _write(stdout, usage(agent_cls))
         return Status.SUCCESS
     if action is None or len(words) > 1:
-        stderr.write(usage(agent_cls))
-        raise OCFError(Status.ERR_ARGS, "expected exactly one action, got %r" % (" ".join(words) or "none"))
+        _write(stderr, usage(agent_cls))
+        raise OCFError(Status.ERR_ARGS, "expected exactly one action, got %s"
+                       % (shown(" ".join(words)) if words else "none"))
     if not agent_cls.implements(action):
-        log.exit_reason("%s does not implement the %r action" % (agent_cls.name, action))
+        log.exit_reason("%s does not implement the %s action" % (agent_cls.name, shown(action)))
         return Status.ERR_UNIMPLEMENTED
     op = Operation(action, environ, agent_cls.default_timeout(action), verbose, stdout)
     return _dispatch(agent_cls(log), action, op, environ, log)
 
 
 def _dispatch(agent, action, op, environ, log):
-    values, problems = parse(agent.params, environ)
-    problems.extend(agent.derive(values))
+    try:
+        values, problems = parse(agent.params, environ)
+        problems.extend(agent.derive(values))
+    except Exception:
+        if action != "stop":
+            raise
+        # A bug in a parameter check must not fail a stop (that means
+        # fencing); "unexpectedly" still reaches the log.
+        import traceback
+        log.debug_lines(traceback.format_exc())
+        log.error("stop: the parameters could not be checked (a bug): nothing to stop")
+        return Status.SUCCESS
     if METHODS[action] == "monitor":
         try:
             op.depth = op.check_level(agent.check_levels, agent.default_check_level)
@@ -256,6 +277,17 @@ def _dispatch(agent, action, op, environ, log):
     return Status.SUCCESS if result is None else Status(result)
 
 
+def _write(stream, text):
+    """Human-mode output; a closed or narrow stdout must not change the result."""
+    try:
+        try:
+            stream.write(text)
+        except UnicodeError:
+            stream.write(text.encode("ascii", "backslashreplace").decode("ascii"))
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _isatty(stream):
     try:
         return stream.isatty()
@@ -264,7 +296,15 @@ def _isatty(stream):
 
 
 def main(agent_cls):
-    sys.exit(int(run(agent_cls)))
+    status = int(run(agent_cls))
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 -- stdout closed by the caller: drop what is left
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        except OSError:
+            pass
+    sys.exit(status)
 
 
 __all__ = ["Action", "Agent", "Operation", "Problem", "main", "run"]

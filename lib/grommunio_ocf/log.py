@@ -7,19 +7,97 @@ messages where they find the heartbeat agents': syslog with the tag
 pacemaker.log.  Debug messages are written only when ``HA_debug`` is true.
 Uses the ``syslog`` module, not ``logging``: it costs microseconds where
 ``logging`` costs milliseconds on every monitor.
+
+Logging cannot fail and cannot be abused: every text is made printable and
+bounded by ``printable()`` before it goes anywhere (a directory name with a
+non-UTF-8 byte, a peer's garbage or a megabyte-long error message included),
+and no error of syslog or stderr ever leaves this module -- a logging problem
+must never turn a clean ``stop`` into a failed one.
 """
 
 import sys
 
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
 PACEMAKER_REASON_LIMIT = 128
+# Bytes (UTF-8) of one exit reason after the prefix, and of one log message.
+# Pacemaker shows the first 128 characters of a reason; the rest is for the
+# logs, where one message may list every failing bind or check.
+EXIT_REASON_LIMIT = 512
+MESSAGE_LIMIT = 4096
+TAG_LIMIT = 128
+ELLIPSIS = "..."
 
 _LEVELS = ("debug", "info", "warning", "error")
+_BLANKS = " \t\n\r"
+
+
+def _text(value):
+    """Anything -> str, without ever raising (an exception's str() may)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 -- a broken __str__ must not break logging
+        return object.__repr__(value)
+
+
+def _escape(char):
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+        return "\\x%02x" % (code - 0xDC00)
+    if code < 0x100:
+        return "\\x%02x" % code
+    if code < 0x10000:
+        return "\\u%04x" % code
+    return "\\U%08x" % code
+
+
+def printable(value, limit=MESSAGE_LIMIT):
+    """One printable line of at most ``limit`` bytes (UTF-8).
+
+    Runs of spaces, tabs, CR and LF become one space (a message cannot forge
+    another log line); every other character that is not printable -- control
+    characters, U+2028, lone surrogates -- is escaped (``\\x0b``,
+    ``\\u2028``), and an undecodable byte kept by ``surrogateescape`` is
+    shown as the byte it was (``\\xff``).  Longer text is cut, ending in
+    ``...``.
+    """
+    text = _text(value)
+    # Escaping only lengthens the text, so a prefix of `limit` characters is
+    # all that can show (plus one to know it was cut); blanks collapse, so
+    # keep some more of them.
+    text = text[:limit * 4 + 1]
+    if text.isprintable():
+        # Printable text has no blank but the space: split() collapses runs.
+        line = " ".join(text.split())
+    else:
+        parts = []
+        blank = False
+        for char in text:
+            if char in _BLANKS:
+                blank = True
+                continue
+            if blank and parts:
+                parts.append(" ")
+            blank = False
+            parts.append(char if char.isprintable() else _escape(char))
+        line = "".join(parts)
+    data = line.encode("utf-8")
+    if len(data) <= limit:
+        return line
+    return data[:max(0, limit - len(ELLIPSIS))].decode("utf-8", "ignore") + ELLIPSIS
+
+
+def shown(value, limit=64):
+    """A short quoted form of untrusted text for a message: ``'\\xffabc'``."""
+    return "'%s'" % printable(value, limit)
 
 
 def one_line(text):
     """Collapse whitespace so that a message cannot forge extra log lines."""
-    return " ".join(str(text).split())
+    return printable(text)
 
 
 def _is_true(text):
@@ -29,19 +107,22 @@ def _is_true(text):
 class Log:
     def __init__(self, agent, instance=None, environ=None, stderr=None):
         environ = environ if environ is not None else {}
-        self.tag = "%s(%s)" % (agent, instance) if instance else agent
+        tag = "%s(%s)" % (agent, instance) if instance else agent
+        self.tag = printable(tag, TAG_LIMIT)
         self.debug_enabled = _is_true(environ.get("HA_debug"))
         self.facility_name = (environ.get("HA_LOGFACILITY") or "daemon").strip().lower()
         self.stderr = stderr if stderr is not None else sys.stderr
         self._syslog = None  # opened on the first message: a quiet monitor never pays for it
+        self.reasons = 0     # exit reasons written (there must be at most one)
 
     def _open_syslog(self):
         if self._syslog is None:
-            if self.facility_name in ("", "none"):
-                self._syslog = False
-            else:
+            self._syslog = False
+            if self.facility_name not in ("", "none"):
                 import syslog
-                facility = getattr(syslog, "LOG_" + self.facility_name.upper(), syslog.LOG_DAEMON)
+                name = "LOG_" + self.facility_name.upper()
+                facility = getattr(syslog, name, syslog.LOG_DAEMON) if name.isascii() \
+                    else syslog.LOG_DAEMON
                 syslog.openlog(self.tag, syslog.LOG_PID, facility)
                 self._syslog = syslog
         return self._syslog
@@ -49,15 +130,15 @@ class Log:
     def log(self, level, message):
         if level == "debug" and not self.debug_enabled:
             return
-        message = one_line(message)
-        syslog = self._open_syslog()
-        if syslog:
-            priority = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO,
-                        "warning": syslog.LOG_WARNING, "error": syslog.LOG_ERR}[level]
-            try:
+        message = printable(message)
+        try:
+            syslog = self._open_syslog()
+            if syslog:
+                priority = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO,
+                            "warning": syslog.LOG_WARNING, "error": syslog.LOG_ERR}[level]
                 syslog.syslog(priority, message)
-            except OSError:  # no /dev/log: stderr still has it
-                pass
+        except Exception:  # noqa: BLE001 -- no /dev/log, or worse: stderr still has it
+            pass
         self._write("%s: %s: %s" % (level.upper(), self.tag, message))
 
     def debug(self, message):
@@ -75,7 +156,7 @@ class Log:
     def debug_lines(self, text):
         """Multi-line detail (a traceback) to the debug log, one record a line."""
         if self.debug_enabled:
-            for line in str(text).splitlines():
+            for line in _text(text).splitlines():
                 if line.strip():
                     self.debug(line)
 
@@ -83,13 +164,22 @@ class Log:
         """The single ``ocf-exit-reason:`` line Pacemaker shows in crm_mon.
 
         Pacemaker keeps the first 128 characters; callers put the failing
-        object and the cause first.  The full text goes to the log as well.
+        object and the cause first.  At most ``EXIT_REASON_LIMIT`` bytes are
+        written, and only the first reason of a run: a second one goes to
+        the log instead.
         """
-        self._write(EXIT_REASON_PREFIX + one_line(reason))
+        if self.reasons:
+            self.log("error", "(not the exit reason) " + _text(reason))
+            return
+        self.reasons += 1
+        self._write(EXIT_REASON_PREFIX + printable(reason, EXIT_REASON_LIMIT))
 
     def _write(self, line):
         try:
-            self.stderr.write(line + "\n")
+            try:
+                self.stderr.write(line + "\n")
+            except UnicodeError:  # a stream with a narrow encoding and strict errors
+                self.stderr.write(line.encode("ascii", "backslashreplace").decode("ascii") + "\n")
             self.stderr.flush()
-        except (OSError, ValueError):  # stderr closed: nothing left to tell
+        except Exception:  # noqa: BLE001 -- stderr closed or broken: nothing left to tell
             pass

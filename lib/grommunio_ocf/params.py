@@ -7,7 +7,7 @@ parameter's type, applies the default and runs the validator, collecting
 should not have to find the next one by another failed start.
 """
 
-from .paths import absolute_path
+from .paths import NAME_MAX, PATH_MAX, absolute_path, path_limits, shown  # noqa: F401 (re-exported)
 from .status import Status
 
 TRUE_WORDS = frozenset(("1", "true", "yes", "on", "y"))
@@ -43,7 +43,12 @@ def _boolean(text):
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError("%r is not a boolean (use true or false)" % text)
+    raise ValueError("%s is not a boolean (use true or false)" % shown(text))
+
+
+# Longest integer a parameter may have: far beyond any count or port, and
+# far below int()'s own limit (4,300 digits from Python 3.11 on).
+MAX_DIGITS = 18
 
 
 def _integer(text):
@@ -51,7 +56,9 @@ def _integer(text):
     digits = text.strip()
     unsigned = digits[1:] if digits[:1] in ("+", "-") else digits
     if not (unsigned.isascii() and unsigned.isdigit()):
-        raise ValueError("%r is not an integer" % text)
+        raise ValueError("%s is not an integer" % shown(text))
+    if len(unsigned) > MAX_DIGITS:
+        raise ValueError("%s has %d digits: too large" % (shown(text, 20), len(unsigned)))
     return int(digits, 10)
 
 
@@ -72,12 +79,12 @@ def _seconds(text):
         word = word[:-1]
     digits = word.replace(".", "", 1)
     if not (digits.isascii() and digits.isdigit()):  # float() would take "1e3", "inf", "nan"
-        raise ValueError("%r is not a duration (e.g. 5, 2.5s or 500ms)" % text)
+        raise ValueError("%s is not a duration (e.g. 5, 2.5s or 500ms)" % shown(text))
     value = float(word) * scale
     if value <= 0:
-        raise ValueError("%r must be more than zero" % text)
+        raise ValueError("%s must be more than zero" % shown(text))
     if value > 86400:  # also keeps "9" * 400 (float infinity) out
-        raise ValueError("%r is more than a day" % text)
+        raise ValueError("%s is more than a day" % shown(text))
     return value
 
 
@@ -187,6 +194,12 @@ def parse(params, environ):
                 problems.append(Problem(param.error_status,
                                         "%s: required parameter is not set" % param.name))
             continue
+        if not _utf8(text):
+            # The CIB is XML in UTF-8: no configured value can hold these bytes.
+            values[param.name] = None
+            problems.append(Problem(param.error_status, "%s: %s is not valid UTF-8"
+                                    % (param.name, _bytes_shown(text))))
+            continue
         try:
             values[param.name] = param.convert(text)
         except ValueError as exc:
@@ -197,6 +210,21 @@ def parse(params, environ):
             problems.append(Problem(param.error_status,
                                     "%s: required parameter is empty" % param.name))
     return Values(values), problems
+
+
+def _utf8(text):
+    """The bytes behind ``text`` (as the environment gave them) are UTF-8."""
+    import os
+    try:
+        os.fsencode(text).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def _bytes_shown(text):
+    from .log import shown as quoted  # escapes each undecodable byte as \xNN
+    return quoted(text, 40)
 
 
 # OCF_RESKEY_* names Pacemaker itself passes to every action.

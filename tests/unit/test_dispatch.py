@@ -202,7 +202,8 @@ def test_stop_with_derive_problem_is_0():
     assert result.rc == 0 and result.reason is None
 
 
-def test_stop_when_derive_crashes_on_none_values_is_1_not_traceback():
+def test_stop_when_derive_crashes_on_none_values_is_0_not_traceback():
+    # Issue 11: input never fails a stop (that means fencing); the bug is logged.
     class Fragile(Recorder):
         name = "fragile"
 
@@ -211,8 +212,10 @@ def test_stop_when_derive_crashes_on_none_values_is_1_not_traceback():
             return ()
 
     result = call(Fragile, "stop", params={"port": "bad", "ip": "x"})
-    assert result.rc == 1
+    assert result.rc == 0
     assert "Traceback" not in result.stderr
+    assert "could not be checked (a bug)" in result.stderr
+    assert call(Fragile, "start", params={"port": "bad", "ip": "x"}).rc == 1
 
 
 # -- unexpected exceptions and OCFError ------------------------------------------------
@@ -567,3 +570,84 @@ def test_unknown_parameters_are_a_warning_at_validate_and_start():
     assert r.rc == 0 and r.reason is None
     assert "ignoring unknown parameters: knwon" in r.stderr
     assert "CRM_meta" not in r.stderr and "crm_feature_set" not in r.stderr
+
+
+# -- issue 11: hostile command lines and environments ----------------------------------
+
+def _one_reason(result):
+    reasons = result.reasons
+    assert len(reasons) == 1, result
+    assert "\n" not in reasons[0] and len(reasons[0].encode()) <= 512
+    return reasons[0]
+
+
+@pytest.mark.parametrize("word", ["\udcff", "st\udcfeart", "x" * 10000, "\x0b", "\u2028"])
+def test_unknown_hostile_action_is_3_with_one_printable_reason(word):
+    result = call(Recorder, word, params=GOOD)
+    assert result.rc == 3
+    reason = _one_reason(result)
+    assert reason.isprintable() and not any("\udc80" <= c <= "\udcff" for c in reason)
+
+
+def test_two_hostile_words_are_2():
+    result = call(Recorder, "start", "\udcff", params=GOOD)
+    assert result.rc == 2
+    assert "\\xff" in _one_reason(result)
+
+
+def test_non_utf8_parameter_name_is_only_a_warning(mocker):
+    import syslog
+    mocker.patch.object(syslog, "openlog")
+    mocker.patch.object(syslog, "syslog")
+    result = call(Recorder, "validate-all", params=GOOD,
+                  env={"OCF_RESKEY_\udcff": "1", "HA_LOGFACILITY": "daemon"})
+    assert result.rc == 0
+    assert "ignoring unknown parameters: \\xff" in result.stderr
+
+
+@pytest.mark.parametrize("action", ["validate-all", "start", "monitor", "stop"])
+def test_non_utf8_value(action):
+    result = call(Recorder, action, params={"ip": "\udcff"})
+    if action == "stop":
+        assert (result.rc, result.reasons) == (0, [])
+    else:
+        assert result.rc == 6
+        assert _one_reason(result) == "ip: '\\xff' is not valid UTF-8"
+
+
+@pytest.mark.parametrize("timeout", ["9" * 5000, "1e9", "-", "１０"])
+def test_absurd_meta_timeout_falls_back_to_the_default(timeout):
+    result = call(Recorder, "start", params=GOOD, env={"OCF_RESKEY_CRM_meta_timeout": timeout})
+    assert result.rc == 0
+    assert Recorder.last[1].timeout == 45.0
+
+
+def test_a_failure_without_reason_gets_one():
+    class Silent(Minimal):
+        name = "silent"
+
+        def start(self, v, op):
+            return Status.ERR_GENERIC
+
+    result = call(Silent, "start")
+    assert (result.rc, result.reason) == (1, "start returned OCF_ERR_GENERIC")
+
+
+def test_unexpected_error_with_a_huge_message_is_bounded():
+    class Huge(Minimal):
+        name = "huge"
+
+        def start(self, v, op):
+            raise ValueError("\udcff" * 100000)
+
+    result = call(Huge, "start")
+    assert result.rc == 1
+    assert _one_reason(result).startswith("start failed unexpectedly: ValueError: \\xff")
+
+
+def test_closed_stdout_does_not_change_the_result():
+    out = io.StringIO()
+    out.close()
+    rc = run(Recorder, argv=["recorder", "meta-data"], environ=dict(BASE_ENV), stdout=out,
+             stderr=io.StringIO())
+    assert rc == 0

@@ -167,3 +167,95 @@ def test_closed_stderr_is_ignored():
 def test_default_stderr_is_sys_stderr(capsys):
     Log("a", "r", {"HA_LOGFACILITY": "none"}).info("to stderr")
     assert capsys.readouterr().err == "INFO: a(r): to stderr\n"
+
+
+# -- issue 11: text that cannot break logging ------------------------------------------
+
+from grommunio_ocf.log import EXIT_REASON_LIMIT, printable, shown  # noqa: E402
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("plain text", "plain text"),
+    ("  a \t\n\r  b  ", "a b"),
+    ("vertical\x0btab", "vertical\\x0btab"),
+    ("line\u2028separator", "line\\u2028separator"),
+    ("nel\x85", "nel\\x85"),
+    ("esc\x1b[31mred", "esc\\x1b[31mred"),
+    ("bad \udcff byte", "bad \\xff byte"),           # surrogateescape of b"\xff"
+    ("lone \ud800 surrogate", "lone \\ud800 surrogate"),
+    ("stätus ²²²", "stätus ²²²"),                      # printable non-ASCII stays
+    (b"raw \xfe bytes", "raw \\xfe bytes"),
+    (42, "42"),
+])
+def test_printable(text, expected):
+    assert printable(text) == expected
+
+
+def test_printable_bounds_bytes_not_characters():
+    assert printable("x" * 10000, 100) == "x" * 97 + "..."
+    cut = printable("ä" * 1000, 101)
+    assert len(cut.encode("utf-8")) <= 101 and cut.endswith("...")
+    assert printable("\x00" * 10000, 40) == "\\x00" * 9 + "\\..."
+    assert printable("x" * 100, 100) == "x" * 100
+
+
+def test_printable_survives_a_broken_str():
+    class Broken:
+        def __str__(self):
+            raise RuntimeError("no")
+    assert printable(Broken()).startswith("<")
+
+
+def test_shown_quotes_and_bounds():
+    assert shown("\udcffa") == "'\\xffa'"
+    assert len(shown("y" * 1000)) == 66
+
+
+def test_exit_reason_is_bounded_and_printable():
+    log, err = make()
+    log.exit_reason("peer said: " + "\udcfe\x0b" * 100000)
+    line = err.getvalue()
+    assert line.count("\n") == 1 and line.startswith("ocf-exit-reason:peer said: \\xfe\\x0b")
+    assert len(line.rstrip("\n").encode()) <= len("ocf-exit-reason:") + EXIT_REASON_LIMIT
+    assert line.isascii()
+
+
+def test_only_the_first_exit_reason_is_written():
+    log, err = make()
+    log.exit_reason("first")
+    log.exit_reason("second")
+    lines = err.getvalue().splitlines()
+    assert [x for x in lines if x.startswith("ocf-exit-reason:")] == ["ocf-exit-reason:first"]
+    assert "ERROR: myagent(res1): (not the exit reason) second" in lines
+
+
+def test_surrogates_reach_syslog_escaped(syslog_calls):
+    import syslog
+    log = Log("a", "r\udcff", {"HA_LOGFACILITY": "daemon"}, io.StringIO())
+    log.error("dir \udcff name")
+    syslog_calls["openlog"].assert_called_once_with("a(r\\xff)", syslog.LOG_PID, syslog.LOG_DAEMON)
+    syslog_calls["syslog"].assert_called_once_with(syslog.LOG_ERR, "dir \\xff name")
+
+
+@pytest.mark.parametrize("error", [UnicodeEncodeError("utf-8", "x", 0, 1, "no"), ValueError("x"),
+                                   RuntimeError("x")])
+def test_any_syslog_error_is_swallowed(syslog_calls, error):
+    syslog_calls["syslog"].side_effect = error
+    err = io.StringIO()
+    Log("a", "r", {}, err).error("boom")
+    assert err.getvalue() == "ERROR: a(r): boom\n"
+
+
+def test_stderr_with_strict_ascii_encoding():
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    log = Log("a", "r", {"HA_LOGFACILITY": "none"}, stream)
+    log.error("stätus")
+    log.exit_reason("stätus")
+    stream.flush()
+    assert raw.getvalue() == b"ERROR: a(r): st\\xe4tus\nocf-exit-reason:st\\xe4tus\n"
+
+
+def test_tag_is_bounded():
+    log, _ = make(instance="i" * 5000)
+    assert len(log.tag) <= 128

@@ -349,3 +349,45 @@ def test_worst_of_unranked_status_is_the_first():
 
 def test_worst_of_ranked_beats_unranked():
     assert worst(problems_of(Status.NOT_RUNNING, Status.ERR_GENERIC)) is Status.ERR_GENERIC
+
+
+# -- issue 11: what the kernel and the CIB can hold ------------------------------------
+
+from grommunio_ocf.params import NAME_MAX, absolute_path, parse  # noqa: E402
+
+
+def test_integer_with_too_many_digits_is_rejected_briefly():
+    with pytest.raises(ValueError, match=r"has 5000 digits: too large") as info:
+        INTEGER.convert("9" * 5000)
+    assert len(str(info.value)) < 100
+    assert INTEGER.convert("9" * 18) == int("9" * 18)
+
+
+@pytest.mark.parametrize("text,words", [
+    ("/" + "a" * 256, "is 256 bytes long, more than 255 (NAME_MAX)"),
+    ("/x/" + "ä" * 128 + "/y", "is 256 bytes long, more than 255 (NAME_MAX)"),
+    ("/" + "/".join(["a" * 200] * 21), "a path has less than 4096 (PATH_MAX)"),
+])
+def test_path_limits(text, words):
+    with pytest.raises(ValueError) as info:
+        absolute_path(text)
+    assert words in str(info.value)
+    assert len(str(info.value)) < 200
+
+
+def test_path_at_the_limits_is_fine():
+    name = "n" * NAME_MAX
+    assert absolute_path("/" + name) == "/" + name
+    longest = "/" + "/".join(["b" * 254] * 16)  # 4080 bytes
+    assert absolute_path(longest) == longest
+
+
+@pytest.mark.parametrize("value", ["\udcff", "/grodata/\udcfe\udcff", "ok\udc80"])
+def test_non_utf8_value_is_a_configuration_problem(value):
+    params = (Param("p", PATH, "/x", shortdesc="p"), Param("q", INTEGER, "1", shortdesc="q"))
+    values, problems = parse(params, {"OCF_RESKEY_p": value, "OCF_RESKEY_q": value})
+    assert values.p is None and values.q is None
+    assert [p.status for p in problems] == [Status.ERR_CONFIGURED] * 2
+    assert problems[0].text.startswith("p: '") and problems[0].text.endswith("' is not valid UTF-8")
+    assert "\\x" in problems[0].text
+    assert not any("\udc80" <= c <= "\udcff" for c in problems[0].text)
