@@ -4,7 +4,7 @@ Pure functions over strings -- no filesystem access -- so that every rule is
 checked the same way for every action, including ``stop`` and probes.
 """
 
-from .paths import absolute_path, is_under
+from .paths import absolute_path, is_under, path_limits, shown
 
 DEFAULT_TARGET_DIR = "/var/lib"
 
@@ -33,16 +33,21 @@ def _item(item, grodata):
     if ":" in item:
         source, _, target = item.partition(":")
         if ":" in target:
-            raise ValueError("%r has more than one ':'" % item)
+            raise ValueError("%s has more than one ':'" % shown(item))
         try:
             source, target = absolute_path(source), absolute_path(target)
         except ValueError as exc:
-            raise ValueError("%r: %s" % (item, exc)) from None
+            raise ValueError("%s: %s" % (shown(item, 40), exc)) from None
         if source is None or target is None:
-            raise ValueError("%r needs both source and target" % item)
+            raise ValueError("%s needs both source and target" % shown(item))
     else:
         if "/" in item or item in (".", ".."):
-            raise ValueError("%r is neither a name nor source:target" % item)
+            raise ValueError("%s is neither a name nor source:target" % shown(item))
+        try:
+            path_limits(item)
+            path_limits(grodata.rstrip("/") + "/" + item)
+        except ValueError as exc:
+            raise ValueError("%s: %s" % (shown(item, 40), exc)) from None
         source = grodata.rstrip("/") + "/" + item
         target = DEFAULT_TARGET_DIR + "/" + item
     if source == grodata or not is_under(source, grodata):

@@ -14,6 +14,8 @@ PATH, and ctypes is only imported by the actions that change mounts.
 
 import os
 
+from .paths import is_under
+
 MOUNTINFO = "/proc/self/mountinfo"
 
 MS_RDONLY = 0x1
@@ -40,24 +42,43 @@ BIND_FLAGS = {
     "relatime": MS_RELATIME,
 }
 
+# The atime modes exclude each other: the kernel keeps one (noatime) and
+# drops the other, so a bind asked for both never shows both.
+ATIME_MODES = ("noatime", "relatime")
+MS_ATIME_MODES = MS_NOATIME | MS_RELATIME
 
-_OCTAL = frozenset("01234567")
+
+def contradictions(words):
+    """Why ``words`` (bind flags) cannot all hold at once, or None.
+
+    Only real contradictions: ``noatime`` implies ``nodiratime`` but both
+    may be given, and ``ro`` contradicts none of the flags offered.
+    """
+    modes = [w for w in ATIME_MODES if w in words]
+    if len(modes) > 1:
+        return "%s contradict each other: a mount has one atime mode" % " and ".join(modes)
+    return None
+
+
+# The only escapes in mountinfo: the kernel writes space, tab, newline and
+# backslash in paths as octal (fs/proc_namespace.c: " \t\n\\").  Every other
+# byte -- a vertical tab, U+2028, a byte that is not UTF-8 -- stands as it is.
+_ESCAPES = (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"))
 
 
 def unescape(field):
-    r"""Undo mountinfo's octal escapes (``\040`` for a space, ``\134`` for ``\``)."""
+    r"""Undo mountinfo's escapes: ``\040`` space, ``\011`` tab, ``\012`` newline,
+    ``\134`` backslash -- those four exactly.
+
+    The kernel escapes every backslash, so a backslash always starts one of
+    the four; ``\134`` goes last so that the backslashes it makes are not
+    read again (``\134040`` is a backslash followed by ``040``).
+    """
     if "\\" not in field:
         return field
-    out = []
-    i = 0
-    while i < len(field):
-        if field[i] == "\\" and i + 4 <= len(field) and all(c in _OCTAL for c in field[i + 1:i + 4]):
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
+    for escaped, char in _ESCAPES:
+        field = field.replace(escaped, char)
+    return field.replace("\\134", "\\")
 
 
 class Mount:
@@ -77,11 +98,20 @@ class Mount:
 
     @classmethod
     def parse(cls, line):
-        fields = line.split()
-        sep = fields.index("-", 6)
-        return cls(int(fields[0]), int(fields[1]), fields[2], unescape(fields[3]),
-                   unescape(fields[4]), fields[5], fields[sep + 1],
-                   unescape(fields[sep + 2]) if len(fields) > sep + 2 else "")
+        """One line, split on single spaces as the kernel writes it.
+
+        ``str.split()`` would also split on a vertical tab, U+2028 and other
+        characters the kernel leaves unescaped in a directory name, shifting
+        every field after it.
+        """
+        fields = line.split(" ")
+        try:
+            sep = fields.index("-", 6)
+            return cls(int(fields[0]), int(fields[1]), fields[2], unescape(fields[3]),
+                       unescape(fields[4]), fields[5], fields[sep + 1],
+                       unescape(fields[sep + 2]) if len(fields) > sep + 2 else "")
+        except (ValueError, IndexError):
+            raise ValueError("malformed mountinfo line %r" % line[:200]) from None
 
     @property
     def flags(self):
@@ -119,13 +149,45 @@ class MountTable:
         self.by_id = {}
         self._covering = {}  # mount id -> covering mount or None (memo)
         for mount in self.mounts:
-            self.top[mount.point] = mount
             self.by_id[mount.id] = mount
+        # A mount on which another one at the same point was made is not the
+        # top of its stack, wherever mountinfo lists it.
+        under = {m.parent for m in self.mounts
+                 if m.parent in self.by_id and self.by_id[m.parent].point == m.point}
+        for mount in self.mounts:
+            if mount.id not in under or mount.point not in self.top:
+                self.top[mount.point] = mount
 
     @classmethod
     def read(cls, path=MOUNTINFO):
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            return cls(Mount.parse(line) for line in handle if line.strip())
+        """The table in ``path``, its paths decoded as ``os.fsdecode`` does.
+
+        Read as bytes and split on newlines only (text mode would also end a
+        line at a carriage return, and ``splitlines()`` at U+2028, both of
+        which the kernel leaves unescaped), then decoded like every path this
+        process gets from its environment, so that the two compare equal.
+        """
+        with open(path, "rb") as handle:
+            text = os.fsdecode(handle.read())
+        return cls(Mount.parse(line) for line in text.split("\n") if line)
+
+    def stack(self, point):
+        """The mounts stacked at ``point`` that path lookup reaches, bottom first.
+
+        Follows parent links down from the top mount, so a mount propagated
+        in *under* existing ones (which the kernel lists last) is still
+        placed correctly.
+        """
+        mount = self.top.get(point)
+        found = []
+        while mount is not None and mount.point == point and mount not in found:
+            found.append(mount)
+            mount = self.by_id.get(mount.parent)
+        return found[::-1]
+
+    def at_point(self, point):
+        """Every mount whose mount point is ``point``, reachable or not."""
+        return [m for m in self.mounts if m.point == point]
 
     def at(self, point):
         """The last mount made at ``point``, or None if it is not a mount point.
@@ -171,6 +233,18 @@ class MountTable:
         """``(dev, root)`` a bind of ``path`` would show in mountinfo."""
         mount = self.containing(path)
         return mount.dev, _join(mount.root, path[len(mount.point.rstrip("/")):])
+
+    def bound_from(self, path):
+        """A test for mounts that show ``path`` or a directory below it.
+
+        Judged by device and root, as the table sees ``path`` now: for
+        grodata-binds, "ours" -- a bind from the grodata filesystem.
+        """
+        dev, root = self.origin(path)
+
+        def test(mount):
+            return mount.dev == dev and is_under(mount.root, root)
+        return test
 
     def is_own_filesystem(self, path):
         """``path`` is a mount point whose device differs from its parent's."""
@@ -241,8 +315,12 @@ def bind(source, target, flags=()):
     if bits:
         try:
             # A bind remount *sets* the flags: keep those the new bind got
-            # from its source (a nodev,noexec /grodata stays so) and add ours.
-            bits |= current_flags(target)
+            # from its source (a nodev,noexec /grodata stays so) and add ours
+            # -- but an atime mode asked for replaces the inherited one.
+            inherited = current_flags(target)
+            if bits & MS_ATIME_MODES:
+                inherited &= ~MS_ATIME_MODES
+            bits |= inherited
             _call("mount", b"none", tgt, None, MS_REMOUNT | MS_BIND | bits, None, path=target)
         except OSError:
             unmount(target)

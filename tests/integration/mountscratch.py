@@ -13,18 +13,32 @@ import tempfile
 import pytest
 
 
+def _unescape(field):
+    # The kernel's four escapes (space, tab, newline, backslash), backslash last.
+    for escaped, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(escaped, char)
+    return field
+
+
 def mountinfo():
-    """Every line of /proc/self/mountinfo as a dict, in kernel order."""
+    """Every line of /proc/self/mountinfo as a dict, in kernel order.
+
+    Exact, like the agent's own parser (a test helper must not trip over the
+    odd names the tests mount): bytes split on newlines, fields on single
+    spaces, paths decoded as os.fsdecode does.
+    """
     out = []
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            sep = fields.index("-", 6)
-            out.append({"id": int(fields[0]), "parent": int(fields[1]), "dev": fields[2],
-                        "root": fields[3].replace("\\040", " "),
-                        "point": fields[4].replace("\\040", " "),
-                        "options": set(fields[5].split(",")), "fstype": fields[sep + 1],
-                        "line": line.rstrip("\n")})
+    with open("/proc/self/mountinfo", "rb") as handle:
+        lines = os.fsdecode(handle.read()).split("\n")
+    for line in lines:
+        if not line:
+            continue
+        fields = line.split(" ")
+        sep = fields.index("-", 6)
+        out.append({"id": int(fields[0]), "parent": int(fields[1]), "dev": fields[2],
+                    "root": _unescape(fields[3]), "point": _unescape(fields[4]),
+                    "options": set(fields[5].split(",")), "fstype": fields[sep + 1],
+                    "line": line})
     return out
 
 

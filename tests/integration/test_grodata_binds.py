@@ -148,6 +148,17 @@ def test_wrong_source(scratch, agent, where):
     assert top_mount(s.tgt("a"))["root"] == ("/d" if where == "other-tmpfs" else "/elsewhere")
     assert top_mount(s.tgt("b")) is None, "start bound b although it refused"
 
+    if where == "other-tmpfs":
+        # Not a bind from grodata: not ours.  Stop leaves it (and its users)
+        # alone and succeeds, start keeps refusing: the admin unmounts it.
+        assert "stop leaves it, unmount it by hand" in r.reason
+        assert agent(AGENT, "stop", p).rc == 0
+        assert top_mount(s.tgt("a"))["root"] == "/d"
+        assert agent(AGENT, "start", p).rc == 1
+        sh("umount", s.tgt("a"))
+    else:
+        # From grodata: a bind of ours, from the wrong directory; stop clears it.
+        assert "stop the resource to unmount it" in r.reason
     assert agent(AGENT, "stop", p).rc == 0
     assert mounts_under(s.targets) == []
     r = agent(AGENT, "start", p)

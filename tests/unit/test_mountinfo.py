@@ -219,6 +219,78 @@ def test_mount_hidden_by_overmount_of_ancestor_is_not_visible():
     assert mt.containing("/srv/x/file").id == 52
 
 
+# -- exact parsing (issue 11) -------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["v\x0btab", "line\u2028sep", "para\u2029", "ff\x0cx", "nel\x85",
+                                  "\udcff\udcfe", "cr\rx", "a\\101", "fs\x1c", "nbsp\xa0"])
+def test_unescaped_oddities_do_not_shift_fields(name):
+    # The kernel escapes only space, tab, newline and backslash; all of these stand as they are.
+    escaped = name.replace("\\", "\\134")
+    line = "50 22 8:17 /src/%s /t/%s rw,nosuid shared:5 - ext4 /dev/sdb1 rw" % (escaped, escaped)
+    m = Mount.parse(line)
+    assert (m.id, m.parent, m.dev) == (50, 22, "8:17")
+    assert m.root == "/src/" + name and m.point == "/t/" + name
+    assert (m.options, m.fstype, m.source) == ("rw,nosuid", "ext4", "/dev/sdb1")
+
+
+@pytest.mark.parametrize("escaped,plain", [
+    (r"\040", " "), (r"\011", "\t"), (r"\012", "\n"), (r"\134", "\\"),
+    (r"\134040", "\\040"),            # a directory literally named \040
+    (r"\134\134", "\\\\"),
+    (r"\134011\011", "\\011\t"),
+    (r"\101", r"\101"),                # not one of the four: left alone
+    (r"\0", r"\0"),
+])
+def test_unescape_exactly_the_kernels_four(escaped, plain):
+    assert unescape(escaped) == plain
+
+
+def test_read_bytes_split_on_newline_only(tmp_path):
+    path = tmp_path / "mountinfo"
+    path.write_bytes(b"22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                     b"50 22 8:17 /a\rb\x0bc\xe2\x80\xa8d\xff /t/x\xff\x85 rw - ext4 /dev/sdb1 rw\n")
+    mt = MountTable.read(str(path))
+    assert len(mt.mounts) == 2
+    m = mt.mounts[1]
+    assert m.root == os.fsdecode(b"/a\rb\x0bc\xe2\x80\xa8d\xff")
+    assert m.point == os.fsdecode(b"/t/x\xff\x85")
+    assert mt.at(os.fsdecode(b"/t/x\xff\x85")) is m
+
+
+def test_malformed_line_is_a_clear_error():
+    with pytest.raises(ValueError, match="malformed mountinfo line"):
+        Mount.parse("garbage")
+
+
+def test_stack_follows_parents_for_a_mount_tucked_underneath():
+    # Propagation can put a mount *under* an existing one: listed last, not on top.
+    mt = table("""
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+60 22 0:60 / /t rw - tmpfs top rw
+61 22 8:17 /x /t rw - ext4 /dev/sdb1 rw
+""".replace("60 22 0:60", "60 61 0:60"))
+    assert mt.at("/t").id == 60
+    assert [m.id for m in mt.stack("/t")] == [61, 60]
+    assert mt.covering(mt.at("/t")) is None
+
+
+def test_bound_from(mt):
+    ours = mt.bound_from("/grodata")
+    assert ours(mt.at("/var/lib/mysql")) and ours(mt.at("/var/lib/with space"))
+    assert not ours(mt.at("/opt/x"))            # root filesystem
+    assert not ours(mt.by_id[41])               # /srv/old of the root filesystem
+    only_mysql = mt.bound_from("/grodata/mysql")
+    assert only_mysql(mt.at("/var/lib/mysql")) and not only_mysql(mt.at("/var/lib/redis"))
+
+
+@pytest.mark.parametrize("words,clash", [
+    (("noatime", "relatime"), True), (("relatime", "nosuid", "noatime"), True),
+    (("noatime", "nodiratime"), False), (("ro", "noexec", "relatime"), False), ((), False),
+])
+def test_contradictions(words, clash):
+    assert (mounts.contradictions(words) is not None) is clash
+
+
 # -- binds.parse -------------------------------------------------------------------------
 
 G = "/grodata"

@@ -13,7 +13,7 @@ import pytest
 
 from grommunio_ocf import holders, release as release_mod
 from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.mounts import Mount
+from grommunio_ocf.mounts import Mount, MountTable
 
 
 class FakeClock:
@@ -43,8 +43,11 @@ def _oserror(code, path):
 
 
 class FakeKernel:
+    """Per target a stack of mounts (bottom first), each "ours" or "foreign"."""
+
     def __init__(self):
-        self.layers = {}
+        self.stacks = {}
+        self.covered = set()
         self.busy = {}
         self.error = {}
         self.lazy_error = {}
@@ -52,9 +55,17 @@ class FakeKernel:
         self.signals = []
         self.events = []
 
-    def add(self, target, layers=1, busy="never", error=None, lazy_error=None, pids=(4242,)):
+    @property
+    def layers(self):
+        return {target: len(stack) for target, stack in self.stacks.items()}
+
+    def add(self, target, layers=1, busy="never", error=None, lazy_error=None, pids=(4242,),
+            below=(), above=(), covered=False):
         # A target that does not exist (ENOENT) has no mount on it either.
-        self.layers[target] = 0 if error == errno.ENOENT else layers
+        ours = [] if error == errno.ENOENT else ["ours"] * layers
+        self.stacks[target] = list(below) + ours + list(above)
+        if covered:
+            self.covered.add(target)
         self.busy[target] = busy
         self.error[target] = error
         self.lazy_error[target] = lazy_error
@@ -72,18 +83,14 @@ class FakeKernel:
     # mocks -----------------------------------------------------------------------
 
     def unmount(self, target, lazy=False):
-        if self.error.get(target) == errno.ENOENT:
-            self.events.append(("lazy" if lazy else "umount", target, "ENOENT"))
-            raise _oserror(errno.ENOENT, target)
-        if self.layers.get(target, 0) == 0:
-            self.events.append(("lazy" if lazy else "umount", target, "EINVAL"))
-            raise _oserror(errno.EINVAL, target)
+        # release() only unmounts what mountinfo shows: never a bare path.
+        assert self.stacks.get(target), "umount2(%s) with nothing mounted there" % target
         if lazy:
             if self.lazy_error.get(target):
                 self.events.append(("lazy", target, errno.errorcode[self.lazy_error[target]]))
                 raise _oserror(self.lazy_error[target], target)
             self.events.append(("lazy", target, "ok"))
-            self.layers[target] -= 1
+            self.stacks[target].pop()
             return
         if self.error.get(target):
             self.events.append(("umount", target, errno.errorcode[self.error[target]]))
@@ -92,11 +99,11 @@ class FakeKernel:
             self.events.append(("umount", target, "EBUSY"))
             raise _oserror(errno.EBUSY, target)
         self.events.append(("umount", target, "ok"))
-        self.layers[target] -= 1
+        self.stacks[target].pop()
 
     def find(self, target, st_dev):
         assert st_dev == os.makedev(8, 17)
-        if self.layers.get(target, 0) and self.is_busy(target):
+        if self.stacks.get(target) and self.is_busy(target):
             return {pid: ("holder", ["cwd"]) for pid in self.pids[target]}
         return {}
 
@@ -106,17 +113,24 @@ class FakeKernel:
         return list(pids)
 
     def table(self):
-        kernel = self
-
-        class Table:
-            def at(self, point):
-                if kernel.layers.get(point, 0):
-                    return Mount(99, 1, "8:17", "/x", point, "rw", "ext4", "/dev/sdb1")
-                return None
-
-            def covering(self, mount):
-                return None
-        return Table()
+        """A real MountTable of the stacks: our binds show root /x, foreign ones /other."""
+        mounts = [Mount(1, 0, "8:1", "/", "/", "rw", "ext4", "/dev/sda1")]
+        tops = {}
+        for target in sorted(self.stacks, key=len):
+            parent = 1
+            for other in sorted(tops, key=len):  # nested: made on the enclosing target
+                if target.startswith(other + "/") and tops[other]:
+                    parent = tops[other]
+            for kind in self.stacks[target]:
+                mount_id = len(mounts) + 100
+                root, dev = ("/x", "8:17") if kind == "ours" else ("/other", "8:17")
+                mounts.append(Mount(mount_id, parent, dev, root, target, "rw", "ext4", "/dev/sdb1"))
+                parent = mount_id
+            tops[target] = parent if self.stacks[target] else None
+        for target in sorted(self.covered):
+            mounts.append(Mount(len(mounts) + 100, 1, "0:50", "/", target.rsplit("/", 1)[0],
+                                "rw", "tmpfs", "cover"))
+        return MountTable(mounts)
 
     # views -----------------------------------------------------------------------
 
@@ -150,9 +164,14 @@ def clock():
     return FakeClock()
 
 
+def ours(mount):
+    return mount.root == "/x"
+
+
 def run_release(targets, clock, budget=10.0, **kw):
     log = FakeLog()
-    result = release_mod.release(targets, Deadline(budget, clock), log, sleep=clock.sleep, **kw)
+    result = release_mod.release(targets, Deadline(budget, clock), log, ours, sleep=clock.sleep,
+                                 **kw)
     return result, log
 
 
@@ -170,10 +189,10 @@ def test_free_targets_unmounted_in_reverse_order(kernel, clock):
     assert log.records == []
 
 
-def test_not_mounted_is_fine(kernel, clock):
+def test_not_mounted_is_fine_without_a_system_call(kernel, clock):
     result, _ = run_release(["/never/mounted"], clock)
     assert result.ok
-    assert kernel.events == [("umount", "/never/mounted", "EINVAL")]
+    assert kernel.events == []
 
 
 def test_enoent_counts_as_not_mounted(kernel, clock):
@@ -187,7 +206,7 @@ def test_stacked_mounts_all_removed(kernel, clock):
     result, _ = run_release(["/t"], clock)
     assert result.ok
     assert kernel.layers["/t"] == 0
-    assert [e[2] for e in kernel.events] == ["ok", "ok", "ok", "EINVAL"]
+    assert [e[2] for e in kernel.events] == ["ok", "ok", "ok"]
 
 
 def test_empty_target_list(kernel, clock):
@@ -205,7 +224,6 @@ def test_ebusy_then_success_after_term(kernel, clock):
         ("umount", "/t", "EBUSY"),
         ("signal", "SIGTERM", (200, 300)),
         ("umount", "/t", "ok"),
-        ("umount", "/t", "EINVAL"),
     ]
     assert kernel.ladder() == ["plain", "SIGTERM"]
     assert clock.now == 0.0                      # no waiting needed
@@ -233,7 +251,7 @@ def test_persistent_ebusy_ends_in_lazy_unmount(kernel, clock):
     assert result.lazy == ["/t"]
     assert result.failed == {} and result.ok
     assert kernel.ladder() == ["plain", "SIGTERM", "SIGKILL", "lazy"]
-    assert kernel.events[-2:] == [("lazy", "/t", "ok"), ("lazy", "/t", "EINVAL")]
+    assert kernel.events[-1:] == [("lazy", "/t", "ok")]
     assert any("detached it (lazy unmount)" in msg for _, msg in log.records)
 
 
@@ -343,6 +361,62 @@ def test_no_holders_found_still_escalates(kernel, clock, mocker):
     result, _ = run_release(["/t"], clock)
     assert result.lazy == ["/t"]
     assert [e[2] for e in kernel.events if e[0] == "signal"] == [(), ()]
+
+
+# -- mounts that are not ours (issue 11) ----------------------------------------------------
+
+def test_foreign_mount_alone_is_left_and_stop_is_fine(kernel, clock):
+    kernel.add("/t", layers=0, below=["foreign"])
+    result, log = run_release(["/t"], clock)
+    assert result.ok and kernel.events == [] and kernel.layers["/t"] == 1
+    assert "/t" in result.foreign
+    assert any(level == "warning" and "/t: left a mount of" in msg and "not ours" in msg
+               for level, msg in log.records)
+
+
+def test_ours_on_top_of_a_foreign_mount_goes_the_foreign_stays(kernel, clock):
+    kernel.add("/t", layers=2, below=["foreign"])
+    result, _ = run_release(["/t"], clock)
+    assert result.ok
+    assert kernel.stacks["/t"] == ["foreign"]
+    assert [e[2] for e in kernel.events] == ["ok", "ok"]
+
+
+def test_ours_under_a_foreign_mount_is_never_reached_through_it(kernel, clock):
+    kernel.add("/t", layers=1, above=["foreign"])
+    result, _ = run_release(["/t"], clock)
+    assert kernel.events == []
+    assert kernel.stacks["/t"] == ["ours", "foreign"]
+    assert result.failed["/t"].startswith("still mounted under a mount of ")
+    assert "(not ours, not unmounted)" in result.failed["/t"]
+
+
+def test_ours_between_foreign_mounts(kernel, clock):
+    kernel.add("/t", layers=1, below=["foreign"], above=["ours", "foreign", "ours"])
+    result, _ = run_release(["/t"], clock)
+    assert kernel.stacks["/t"] == ["foreign", "ours", "ours", "foreign"]
+    assert not result.ok
+
+
+def test_covered_bind_is_reported_not_unmounted(kernel, clock):
+    kernel.add("/var/t", covered=True)
+    result, _ = run_release(["/var/t"], clock)
+    assert kernel.events == []
+    assert result.failed == {"/var/t": "still mounted, hidden under a mount on /var (not ours)"}
+
+
+def test_busy_foreign_mount_is_never_signalled(kernel, clock):
+    kernel.add("/t", layers=0, below=["foreign"], busy="always")
+    result, _ = run_release(["/t"], clock, lazy=False)
+    assert result.ok and kernel.signals == [] and kernel.events == []
+
+
+def test_reachable_counts_only_the_top_run_of_ours(kernel):
+    kernel.add("/t", layers=2, below=["ours", "foreign"])
+    table = kernel.table()
+    count, blocker = release_mod.reachable(table, "/t", ours)
+    assert count == 2 and blocker.root == "/other"
+    assert release_mod.reachable(table, "/nothing", ours) == (0, None)
 
 
 def test_released_defaults():
