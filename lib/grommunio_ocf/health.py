@@ -66,7 +66,9 @@ def run_one(check, deadline, log=None):
         if log is not None:
             import traceback
             log.debug_lines(traceback.format_exc())
-        state, detail = FAILED, "check failed unexpectedly: %s: %s" % (type(exc).__name__, exc)
+        from .log import printable
+        state, detail = FAILED, "check failed unexpectedly: %s: %s" % (type(exc).__name__,
+                                                                       printable(exc, 200))
     return Outcome(check.name, check.target, state, detail, time.monotonic() - started)
 
 
@@ -77,8 +79,11 @@ def run_all(checks, deadline, per_check=None, log=None):
     of ``deadline``.
     """
     checks = list(checks)
-    if len(checks) == 1:  # no thread for a lone check
-        return [run_one(checks[0], deadline.child(per_check), log)]
+    if not checks:
+        return []
+    # A thread even for a lone check: a probe can block where no timeout
+    # reaches (name resolution), and only an abandoned thread keeps the
+    # check's limit then.
     import threading
     results = [None] * len(checks)
     limits = [deadline.child(per_check) for _ in checks]

@@ -156,6 +156,13 @@ def test_lone_check_gets_the_per_check_bound():
     assert 0.0 < seen[0] <= 0.3
 
 
+def test_lone_blocked_check_is_abandoned_at_its_deadline(release):
+    started = time.monotonic()
+    outcomes = run_all([Check("stuck", "s", blocks(release))], Deadline(0.2))
+    assert time.monotonic() - started < 0.5
+    assert outcomes[0].detail == "no result within 0.2s"
+
+
 def test_no_checks():
     assert run_all([], Deadline(1.0)) == []
 

@@ -159,16 +159,36 @@ def test_probe_exceptions_are_distinct():
     (OSError("weird"), "cannot connect to db:1: weird"),
 ])
 def test_connect_errors(mocker, exc, message):
-    mocker.patch.object(probes.socket, "create_connection", side_effect=exc)
+    info = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 1))
+    if isinstance(exc, socket.gaierror):
+        mocker.patch.object(probes.socket, "getaddrinfo", side_effect=exc)
+    else:
+        mocker.patch.object(probes.socket, "getaddrinfo", return_value=[info])
+        mocker.patch.object(probes, "_connect_one", side_effect=exc)
     assert fail_text(lambda: connect(Address("db", 1), Deadline(0.5))) == message
 
 
-def test_connect_uses_the_deadline_as_timeout(mocker):
-    fake = mocker.patch.object(probes.socket, "create_connection")
-    connect(Address("db", 1), Deadline(0.5))
-    args, kwargs = fake.call_args
-    assert args[0] == ("db", 1)
-    assert 0.0 < kwargs["timeout"] <= 0.5
+def test_connect_resolves_ascii_bytes_and_shares_the_deadline(mocker):
+    infos = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 1, 0, 0)),
+             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 1))]
+    resolve = mocker.patch.object(probes.socket, "getaddrinfo", return_value=infos)
+    clock = [0.0]
+    timeouts = []
+
+    def one(info, timeout):
+        timeouts.append(timeout)
+        clock[0] += 0.3            # each attempt uses up time
+        raise socket.timeout("timed out")
+    mocker.patch.object(probes, "_connect_one", side_effect=one)
+    deadline = Deadline(0.5, clock=lambda: clock[0])
+    assert fail_text(lambda: connect(Address("db", 1), deadline)) == "no connection within 0.5s to db:1"
+    assert resolve.call_args[0][:2] == (b"db", 1)      # bytes: the idna codec never runs
+    assert timeouts == [0.5, pytest.approx(0.2)]       # the second gets what is left
+
+
+def test_connect_non_ascii_host_is_a_failure_not_a_crash():
+    assert fail_text(lambda: connect(Address("st\u00e4tus", 1), Deadline(0.5))) == (
+        "cannot resolve st\u00e4tus:1: not an ASCII host name")
 
 
 def test_connect_refused_for_real(refused_address):
@@ -510,3 +530,235 @@ def test_http_probe_refused(refused_address):
     url = parse_url("http://%s/api/v1/status" % refused_address, HTTP)
     assert fail_text(lambda: http_probe.probe(url, Deadline(0.5))) == (
         "connection refused by %s" % refused_address)
+
+
+# -- issue 11: every read bounded in bytes and time -----------------------------------------
+
+from grommunio_ocf.probes import LINE_LIMIT, LineReader, imap  # noqa: E402
+
+IMAP = {"imap": 143, "imaps": 993, "imap+starttls": 143}
+
+
+def trickle(data, interval):
+    def script(sock, seen):
+        try:
+            for byte in data:
+                sock.sendall(bytes((byte,)))
+                time.sleep(interval)
+        except OSError:
+            pass
+    return script
+
+
+def endless(prefix, chunk):
+    def script(sock, seen):
+        try:
+            sock.sendall(prefix)
+            while True:
+                sock.sendall(chunk)
+        except OSError:
+            pass
+    return script
+
+
+def test_line_reader_keeps_the_rest_for_the_next_line(pair):
+    ours, theirs = pair
+    theirs.sendall(b"one\r\ntwo\nthr")
+    reader = LineReader(ours, Deadline(0.5), "peer")
+    assert reader.line("a") == "one" and reader.line("b") == "two"
+    theirs.sendall(b"ee\r\n")
+    assert reader.line("c") == "three" and reader.buffer == b""
+
+
+def test_line_reader_trickle_is_cut_at_the_deadline(server):
+    srv = server(trickle(b"* OK " + b"x" * 100, 0.02))
+    sock = connect(srv.address, Deadline(1.0))
+    started = time.monotonic()
+    text = fail_text(lambda: LineReader(sock, Deadline(0.3), srv.address).line("greeting"))
+    took = time.monotonic() - started
+    sock.close()
+    assert 0.25 < took < 0.6
+    assert text.startswith("no complete greeting within 0.3s from %s (" % srv.address)
+    assert text.endswith(" bytes without a line end)")
+
+
+@pytest.mark.parametrize("greeting,detail", [
+    (b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n", "'* OK Dovecot ready.'"),
+    (b"* PREAUTH ready\r\n", "'* PREAUTH ready'"),
+    (b"* OK {1500000000}\r\n" + b"x" * 5000, "'* OK {1500000000}'"),   # a literal is just text
+    (b"* OK {99999999999999999999}\r\n", "'* OK {99999999999999999999}'"),
+    (b"* ok lower case\n", "'* ok lower case'"),
+])
+def test_imap_greeting_is_one_bounded_line(server, greeting, detail):
+    srv = server(greet(greeting))
+    url = parse_url("imap://%s" % srv.address, IMAP)
+    assert imap.probe(url, Deadline(1.0)) == detail
+    assert srv.finish()["got"].startswith(b"g3 LOGOUT\r\n")
+
+
+@pytest.mark.parametrize("greeting,words", [
+    (b"* BYE Service not available\r\n", "greeted with '* BYE Service not available'"),
+    (b"\xff\xfe garbage " * 30 + b"\r\n", "greeted with '\ufffd\ufffd garbage"),
+    (b"220 this is smtp\r\n", "greeted with '220 this is smtp'"),
+])
+def test_imap_bad_greetings(server, greeting, words):
+    srv = server(greet(greeting))
+    url = parse_url("imap://%s" % srv.address, IMAP)
+    text = fail_text(lambda: imap.probe(url, Deadline(1.0)))
+    assert words in text and len(text) < 120
+
+
+@pytest.mark.parametrize("script,words", [
+    (endless(b"", b"x" * 65536), "sent more than %d bytes without a line end" % LINE_LIMIT),
+    (endless(b"* OK {1500000000}", b"\0" * 65536), "without a line end"),
+    (trickle(b"* OK " + b"y" * 1000, 0.05), "no complete greeting within 0.4s"),
+])
+def test_imap_endless_or_trickling_peer_is_cut_off(server, script, words):
+    srv = server(script)
+    url = parse_url("imap://%s" % srv.address, IMAP)
+    started = time.monotonic()
+    text = fail_text(lambda: imap.probe(url, Deadline(0.4)))
+    assert time.monotonic() - started < 0.8
+    assert words in text
+
+
+def test_imap_endless_ok_lines_are_one_greeting(server):
+    srv = server(endless(b"* OK first\r\n", b"* OK more\r\n" * 1000))
+    url = parse_url("imap://%s" % srv.address, IMAP)
+    started = time.monotonic()
+    assert imap.probe(url, Deadline(1.0)) == "'* OK first'"
+    assert time.monotonic() - started < 0.6
+
+
+def imap_dialogue(greeting, answers):
+    """A server that greets, then answers each tagged command from ``answers`` (by command)."""
+    def script(sock, seen):
+        sock.sendall(greeting)
+        reader = sock.makefile("rb")
+        seen["commands"] = []
+        for line in reader:
+            tag, _, command = line.decode().strip().partition(" ")
+            seen["commands"].append(command)
+            sock.sendall(answers.get(command, b"%s BAD what\r\n").replace(b"TAG", tag.encode()))
+            if command in ("LOGOUT", "STARTTLS"):
+                return
+    return script
+
+
+@pytest.mark.parametrize("greeting,answers,message", [
+    (b"* OK ready\r\n", {"CAPABILITY": b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nTAG OK done\r\n"},
+     "does not offer STARTTLS (capabilities: IMAP4REV1 AUTH=PLAIN)"),
+    (b"* OK [CAPABILITY IMAP4rev1] ready\r\n", {},
+     "does not offer STARTTLS (capabilities: IMAP4REV1)"),
+    (b"* OK ready\r\n", {"CAPABILITY": b"* CAPABILITY STARTTLS\r\nTAG OK\r\n",
+                         "STARTTLS": b"TAG NO [UNAVAILABLE] no TLS\r\n"},
+     "refused STARTTLS: 'TAG NO [UNAVAILABLE] no TLS'"),
+    (b"* OK ready\r\n", {"CAPABILITY": b"* CAPABILITY STARTTLS\r\nTAG OK\r\n",
+                         "STARTTLS": b"TAG OK go\r\ninjected\r\n"},
+     "sent data after accepting STARTTLS"),
+    (b"* OK ready\r\n", {"CAPABILITY": b"* OK {1500000000}\r\n" * 40},
+     "sent more than 32 lines without answering CAPABILITY"),
+    (b"* OK ready\r\n", {"CAPABILITY": b"TAG BAD no\r\n"}, "answered CAPABILITY with 'TAG BAD no'"),
+])
+def test_imap_starttls_dialogue_failures(server, greeting, answers, message):
+    srv = server(imap_dialogue(greeting, answers))
+    url = parse_url("imap+starttls://%s" % srv.address, IMAP)
+    text = fail_text(lambda: imap.probe(url, Deadline(1.0)))
+    assert text.replace("g1", "TAG").replace("g2", "TAG") == "%s %s" % (srv.address, message)
+
+
+def test_plain_imap_imports_neither_imaplib_nor_ssl():
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.probes import imap; "
+            "print('imaplib' in sys.modules, 'ssl' in sys.modules)" % probes.__path__[0].rsplit(
+                "/", 2)[0])
+    out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "False"], out
+
+
+# -- HTTP limits ------------------------------------------------------------------------------
+
+def answer(raw):
+    """A web server that reads the request head and sends ``raw``."""
+    def script(sock, seen):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        try:
+            sock.sendall(raw)
+        except OSError:
+            pass
+    return script
+
+
+@pytest.mark.parametrize("raw,words", [
+    ("HTTP/1.0 ²²² OK\r\n\r\n{}".encode(), "malformed status line: 'HTTP/1.0 ²²² OK'"),
+    (b"HTTP/1.0 " + b"2" * 5000 + b" OK\r\n\r\n", "malformed status line: 'HTTP/1.0 222"),
+    (b"HTTP/1.0 20 OK\r\n\r\n", "malformed status line"),
+    (b"HTTP/x.y 200 OK\r\n\r\n", "malformed status line"),
+    (b"HTTP/1.0 200 OK\r\n" + b"X-A: b\r\n" * 2000 + b"\r\n", "bytes of status line and headers"),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 99999999\r\n\r\n", "announced 99999999 bytes of body"),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: \xb2\r\n\r\n", "malformed Content-Length"),
+    (b"HTTP/1.0 200 OK\r\n\r\n" + b" " * 20000, "sent more than 16384 bytes of body"),
+    (b"HTTP/1.0 200 OK\r\n\r\n" + b"[" * 30000 + b"]" * 30000, "more than 16384 bytes of body"),
+    (b"HTTP/1.0 200 OK\r\n\r\n" + b"[" * 5000 + b"]" * 5000, "JSON nested deeper than 32 levels"),
+    (b'HTTP/1.0 200 OK\r\n\r\n{"a":' + b"[" * 33 + b"]" * 33 + b"}", "nested deeper than 32"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", "chunked"),
+    (b"HTTP/1.0 503 " + b"r" * 400 + b"\r\n\r\n", "answered HTTP 503 " + "r" * 57 + "..."),
+    (b"HTTP/1.0 503 " + b"r" * 1000 + b"\r\n\r\n", "malformed status line"),
+    (b"HTTP/1.0 200 OK\r\n\r\n" + b"1" * 5000, "answered 200 without JSON"),
+    (b"HTTP/1.0 200 OK\r\nContent-Le", "closed the connection within the headers"),
+])
+def test_http_hostile_answers(server, raw, words):
+    srv = server(answer(raw))
+    url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
+    text = fail_text(lambda: http_probe.probe(url, Deadline(1.0)))
+    assert words in text, text
+    assert len(text) < 300
+
+
+def test_http_deep_json_in_strings_is_fine():
+    body = b'{"database": true, "note": "' + b"[" * 1000 + b'"}'
+    assert http_probe.judge(URL, 200, "OK", body) == "HTTP 200; database up"
+    assert http_probe.json_depth('{"a": "\\"[[[["}', 1)
+
+
+def test_http_content_length_ends_the_body_without_waiting_for_close(server):
+    def script(sock, seen):
+        answer(b'HTTP/1.0 200 OK\r\nContent-Length: 18\r\n\r\n{"database": true}')(sock, seen)
+        seen["got"] = read_until_close(sock)   # keeps the connection open
+    srv = server(script)
+    url = parse_url("http://%s/" % srv.address, HTTP)
+    started = time.monotonic()
+    assert http_probe.probe(url, Deadline(2.0)) == "HTTP 200; database up"
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("script", [
+    endless(b"HTTP/1.0 200 OK\r\n", b"X-Endless: header\r\n"),
+    endless(b"HTTP/1.0 200 OK\r\n\r\n", b"{" * 65536),
+    trickle(b"HTTP/1.0 200 OK\r\n\r\n" + b" " * 1000, 0.05),
+])
+def test_http_endless_or_trickling_is_cut_off(server, script):
+    srv = server(script)
+    url = parse_url("http://%s/" % srv.address, HTTP)
+    started = time.monotonic()
+    fail_text(lambda: http_probe.probe(url, Deadline(0.4)))
+    assert time.monotonic() - started < 0.8
+
+
+@pytest.mark.parametrize("probe_module", [redis, smtp])
+@pytest.mark.parametrize("script,words", [
+    (endless(b"", b"z" * 65536), "sent more than 4096 bytes without a line end"),
+    (trickle(b"+PO" + b"O" * 100, 0.05), "no complete "),
+])
+def test_line_protocols_endless_or_trickling(server, probe_module, script, words):
+    srv = server(script)
+    started = time.monotonic()
+    text = fail_text(lambda: probe_module.probe(srv.address, Deadline(0.4)))
+    assert time.monotonic() - started < 0.8
+    assert words in text

@@ -39,46 +39,110 @@ def budget_text(deadline):
     return "%.1fs" % deadline.total
 
 
-def connect(address, deadline):
-    """A TCP connection to ``address`` (an ``netaddr.Address``), or ``ProbeFailure``.
-
-    ``create_connection`` tries every address the name resolves to (for
-    ``localhost``: ::1, then 127.0.0.1) within the one timeout.
-    """
+def _connect_one(info, timeout):
+    family, kind, proto, _, sockaddr = info
+    sock = socket.socket(family, kind, proto)
     try:
-        sock = socket.create_connection((address.host, address.port), timeout=seconds(deadline))
-    except ConnectionRefusedError:
-        raise ProbeFailure("connection refused by %s" % address) from None
-    except socket.timeout:
-        raise ProbeFailure("no connection within %s to %s" % (budget_text(deadline), address)) from None
-    except socket.gaierror as exc:
-        raise ProbeFailure("cannot resolve %s: %s" % (address.host, exc.strerror)) from None
-    except OSError as exc:
-        raise ProbeFailure("cannot connect to %s: %s" % (address, exc.strerror or exc)) from None
-    sock.settimeout(seconds(deadline))
+        sock.settimeout(timeout)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
-def read_line(sock, deadline, what, address, limit=4096):
-    """One CRLF-terminated line (without it), or ``ProbeFailure`` naming ``what``."""
-    data = b""
-    while b"\n" not in data:
+def connect(address, deadline):
+    """A TCP connection to ``address`` (an ``netaddr.Address``), or ``ProbeFailure``.
+
+    Tries every address the name resolves to (for ``localhost``: ::1, then
+    127.0.0.1), each with what is left of the one deadline --
+    ``socket.create_connection`` would give each the whole timeout again.
+    The host goes to the resolver as ASCII bytes: no ``idna`` codec (its
+    import, and its ``UnicodeError`` on an empty or overlong label).
+    """
+    try:
+        host = address.host.encode("ascii")
+    except UnicodeError:
+        raise ProbeFailure("cannot resolve %s: not an ASCII host name" % address) from None
+    try:
+        infos = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ProbeFailure("cannot resolve %s: %s" % (address.host, exc.strerror)) from None
+    except (OSError, UnicodeError) as exc:
+        raise ProbeFailure("cannot resolve %s: %s" % (address.host, exc)) from None
+    error = None
+    for info in infos:
         try:
-            sock.settimeout(seconds(deadline))
-            chunk = sock.recv(limit)
-        except socket.timeout:
-            raise ProbeFailure("no %s within %s from %s" % (what, budget_text(deadline), address)) from None
+            return _connect_one(info, seconds(deadline))
         except OSError as exc:
-            raise ProbeFailure("%s: %s while waiting for the %s" % (address, exc.strerror or exc, what)) from None
+            error = exc
+    if isinstance(error, ConnectionRefusedError):
+        raise ProbeFailure("connection refused by %s" % address)
+    if isinstance(error, socket.timeout) or error is None:
+        raise ProbeFailure("no connection within %s to %s" % (budget_text(deadline), address))
+    raise ProbeFailure("cannot connect to %s: %s" % (address, error.strerror or error))
+
+
+LINE_LIMIT = 4096  # bytes of one protocol line a probe reads (a greeting is < 200)
+
+
+class LineReader:
+    """Lines from a peer, each bounded in bytes, all of them by one deadline.
+
+    Keeps what arrived beyond a line for the next one (a server may send its
+    greeting and more in one packet).  A peer that talks without end, or
+    trickles a byte at a time, is cut off at ``limit`` bytes or at the
+    deadline, whichever comes first: every ``recv()`` waits at most for what
+    is left of the deadline.
+    """
+
+    def __init__(self, sock, deadline, peer):
+        self.sock = sock
+        self.deadline = deadline
+        self.peer = peer
+        self.buffer = b""
+
+    def line(self, what, limit=LINE_LIMIT):
+        """The next line (CRLF or LF stripped) as text, or ``ProbeFailure`` naming ``what``."""
+        while True:
+            end = self.buffer.find(b"\n", 0, limit + 1)
+            if end >= 0:
+                line, self.buffer = self.buffer[:end], self.buffer[end + 1:]
+                return line.rstrip(b"\r").decode("utf-8", "replace")
+            if len(self.buffer) > limit:
+                raise ProbeFailure("%s sent more than %d bytes without a line end"
+                                   % (self.peer, limit))
+            self.buffer += self._recv(what, limit + 1 - len(self.buffer))
+
+    def _recv(self, what, size):
+        left = self.deadline.remaining()
+        if left <= 0.0:
+            raise self._late(what)
+        try:
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(min(size, 65536))
+        except socket.timeout:
+            raise self._late(what) from None
+        except OSError as exc:
+            raise ProbeFailure("%s: %s while waiting for the %s"
+                               % (self.peer, exc.strerror or exc, what)) from None
         if not chunk:
-            raise ProbeFailure("%s closed the connection before the %s" % (address, what))
-        data += chunk
-        if len(data) > limit:
-            raise ProbeFailure("%s sent more than %d bytes without a line end" % (address, limit))
-    return data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+            raise ProbeFailure("%s closed the connection before the %s" % (self.peer, what))
+        return chunk
+
+    def _late(self, what):
+        if self.buffer:  # a trickle: bytes came, the line did not
+            return ProbeFailure("no complete %s within %s from %s (%d bytes without a line end)"
+                                % (what, budget_text(self.deadline), self.peer, len(self.buffer)))
+        return ProbeFailure("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
+
+
+def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
+    """One CRLF-terminated line (without it), or ``ProbeFailure`` naming ``what``."""
+    return LineReader(sock, deadline, address).line(what, limit)
 
 
 def quote(text, limit=60):
     """A peer's words, shortened, for a message: ``'* BYE go away'``."""
-    text = " ".join(text.split())
+    text = " ".join(text[:limit * 4].split())
     return repr(text if len(text) <= limit else text[:limit - 3] + "...")

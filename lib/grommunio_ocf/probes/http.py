@@ -5,22 +5,33 @@ The admin-api answers ``{"message": "API is operational", "database": <bool>,
 ``database`` field is healthy with "database state unknown".
 
 One ``GET`` as HTTP/1.0 with ``Connection: close``: the answer is a status
-line, headers and a body that ends when the server closes, with no chunked
-encoding to undo.  That is all a status check needs, and it spares every
-monitor ``http.client``'s imports (``email.parser``, about 10 ms).
+line, headers and a body that ends at ``Content-Length`` or when the server
+closes, with no chunked encoding to undo.  That is all a status check needs,
+and it spares every monitor ``http.client``'s imports (``email.parser``,
+about 10 ms).
+
+A status answer is small -- the admin-api's is under 100 bytes -- so the
+limits are tight: at most ``HEAD_LIMIT`` bytes of status line and headers,
+``BODY_LIMIT`` bytes of body, JSON nested at most ``JSON_DEPTH`` deep.  A
+peer beyond them (an endless stream, a 5,000-digit status code, a body
+nested 30,000 deep) fails the check with that reason instead of costing
+memory, time or a ``RecursionError``.
 """
 
-import json
 import socket
 
-from . import ProbeFailure, budget_text, connect, quote, seconds, tls
+from . import ProbeFailure, budget_text, connect, quote, seconds
 
-RESPONSE_LIMIT = 65536  # a status document is tiny; never read an endless body
+HEAD_LIMIT = 8192
+BODY_LIMIT = 16384
+JSON_DEPTH = 32
+STATUS_LINE_LIMIT = 512
 
 
 def probe(url, deadline, verify=False):
     sock = connect(url.address, deadline)
     if url.scheme == "https":
+        from . import tls
         sock = tls.wrap(tls.context(verify), sock, url.address, deadline)
     host = str(url.address) if url.port != {"http": 80, "https": 443}[url.scheme] else url.host
     request = ("GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n"
@@ -29,52 +40,164 @@ def probe(url, deadline, verify=False):
     try:
         sock.settimeout(seconds(deadline))
         sock.sendall(request.encode("ascii"))
-        response = _read_all(sock, deadline, url)
+        status, reason, body = Response(sock, deadline, url).read()
     except socket.timeout:
         raise ProbeFailure("no answer within %s from %s" % (budget_text(deadline), url)) from None
     except OSError as exc:
         raise ProbeFailure("%s: %s" % (url, exc.strerror or exc)) from None
     finally:
         sock.close()
-    status, reason, body = parse_response(response, url)
     return judge(url, status, reason, body)
 
 
-def _read_all(sock, deadline, url):
-    data = b""
-    while len(data) <= RESPONSE_LIMIT:
-        sock.settimeout(seconds(deadline))
-        chunk = sock.recv(16384)
+class Response:
+    """Reads one HTTP/1.x answer within the limits and the deadline."""
+
+    def __init__(self, sock, deadline, url):
+        self.sock = sock
+        self.deadline = deadline
+        self.url = url
+        self.data = b""
+        self.closed = False
+
+    def _more(self, limit):
+        """Append what the peer sends next (at most ``limit`` bytes); False at its end."""
+        if self.closed:
+            return False
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(left)
+        chunk = self.sock.recv(max(1, min(16384, limit)))
         if not chunk:
-            return data
-        data += chunk
-        if b"\n" in data and not data.startswith(b"HTTP/"):
-            # Not a web server (a mail daemon on the port?): do not wait for it to close.
-            raise ProbeFailure("%s answered without HTTP: %s" % (
-                url, quote(data.split(b"\n", 1)[0].decode("latin-1"), 40)))
-    raise ProbeFailure("%s sent more than %d bytes" % (url, RESPONSE_LIMIT))
+            self.closed = True
+            return False
+        self.data += chunk
+        return True
+
+    def read(self):
+        """``(status, reason, body)``; the body only for a 200 (nothing else is judged by it)."""
+        head_end = self._head()
+        head, body = self.data[:head_end], self.data[head_end:]
+        lines = head.decode("utf-8", "replace").split("\n")
+        status, reason = parse_status_line(lines[0], self.url)
+        if status != 200:
+            return status, reason, b""
+        length, chunked = _framing(lines[1:], self.url)
+        if chunked:
+            raise ProbeFailure("%s answered an HTTP/1.0 request with chunked encoding" % self.url)
+        want = BODY_LIMIT + 1 if length is None else length
+        if length is not None and length > BODY_LIMIT:
+            raise _too_big(self.url, "announced %d bytes of body" % length)
+        self.data = body
+        while len(self.data) < want and self._more(want - len(self.data)):
+            pass
+        if len(self.data) > BODY_LIMIT:
+            raise _too_big(self.url, "sent more than %d bytes of body" % BODY_LIMIT)
+        return status, reason, self.data[:want]
+
+    def _head(self):
+        """Read up to the blank line after the headers; returns where the body starts."""
+        while True:
+            for blank in (b"\r\n\r\n", b"\n\n"):
+                end = self.data.find(blank, 0, HEAD_LIMIT + len(blank))
+                if end >= 0:
+                    return end + len(blank)
+            if len(self.data) >= 5 and not self.data.startswith(b"HTTP/"):
+                # Not a web server (a mail daemon on the port?): do not wait for it to close.
+                raise ProbeFailure("%s answered without HTTP: %s" % (
+                    self.url, quote(self.data[:200].split(b"\n", 1)[0].decode("latin-1"), 40)))
+            if len(self.data) > HEAD_LIMIT:
+                raise _too_big(self.url, "sent more than %d bytes of status line and headers"
+                               % HEAD_LIMIT)
+            if not self._more(HEAD_LIMIT + 4 - len(self.data)):
+                if not self.data:
+                    raise ProbeFailure("%s closed the connection without an answer" % self.url)
+                if self.data.startswith(b"HTTP/"):
+                    raise ProbeFailure("%s closed the connection within the headers" % self.url)
+                raise ProbeFailure("%s answered without HTTP: %s" % (
+                    self.url, quote(self.data[:200].decode("latin-1"), 40)))
 
 
-def parse_response(data, url):
-    """``(status, reason, body)`` of a complete HTTP/1.x response."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = data.partition(b"\n\n")
-    status_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
-    parts = status_line.split(" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        if not data:
-            raise ProbeFailure("%s closed the connection without an answer" % url)
-        raise ProbeFailure("%s answered without HTTP: %s" % (url, quote(status_line, 40)))
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", body
+def _too_big(url, what):
+    return ProbeFailure("%s %s: a status answer is small (limits: %d bytes of headers, "
+                        "%d of body)" % (url, what, HEAD_LIMIT, BODY_LIMIT))
+
+
+def parse_status_line(line, url):
+    """``HTTP/1.1 200 OK`` -> ``(200, "OK")``; anything else fails naming the line."""
+    line = line.rstrip("\r")
+    version, _, rest = line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if len(line) > STATUS_LINE_LIMIT or not (
+            len(version) == 8 and version.startswith("HTTP/") and version[5] in "0123456789"
+            and version[6] == "." and version[7] in "0123456789"
+            and len(code) == 3 and all(c in "0123456789" for c in code)):
+        raise ProbeFailure("%s answered with a malformed status line: %s" % (url, quote(line, 40)))
+    from ..log import printable
+    return int(code), printable(reason, 60)
+
+
+def _framing(header_lines, url):
+    """``(Content-Length or None, chunked?)`` from the header lines."""
+    length, chunked = None, False
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if name == "content-length":
+            if not (value.isascii() and value.isdigit() and len(value) <= 12):
+                raise ProbeFailure("%s sent a malformed Content-Length: %s" % (url, quote(value, 20)))
+            length = int(value)
+        elif name == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    return length, chunked
+
+
+def json_depth(text, limit=JSON_DEPTH):
+    """True when the JSON ``text`` nests no deeper than ``limit`` (strings skipped).
+
+    ``json.loads`` recurses once per level: 30,000 levels end in a
+    ``RecursionError``, so the depth is counted first.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
 
 
 def judge(url, status, reason, body):
     if status != 200:
         raise ProbeFailure("%s answered HTTP %d %s" % (url, status, reason))
+    import json
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not json_depth(text):
+        raise ProbeFailure("%s answered 200 with JSON nested deeper than %d levels"
+                           % (url, JSON_DEPTH))
+    try:
+        if text is None:
+            raise ValueError("not UTF-8")
+        document = json.loads(text)
+    except ValueError:
         raise ProbeFailure("%s answered 200 without JSON: %s" % (
             url, quote(body.decode("utf-8", "replace"), 40))) from None
     if not isinstance(document, dict):
@@ -83,6 +206,7 @@ def judge(url, status, reason, body):
     if database is None:
         return "HTTP 200; database state unknown (no 'database' field)"
     if database is not True:
+        shown = json.dumps(database)
         raise ProbeFailure("admin-api reports its database is down (%s: database=%s)"
-                           % (url, json.dumps(database)))
+                           % (url, shown if len(shown) <= 40 else shown[:37] + "..."))
     return "HTTP 200; database up"

@@ -1,73 +1,110 @@
-"""IMAP greeting with ``imaplib``: an untagged ``OK`` proves the server serves.
+"""IMAP greeting: an untagged ``OK`` proves the server serves.
 
 Three schemes: ``imap`` (plain), ``imaps`` (TLS from the first byte) and
-``imap+starttls`` (greeting, ``STARTTLS``, TLS handshake).  imaplib reads
-the greeting and sends ``CAPABILITY`` in its constructor; a ``* BYE``
-greeting raises ``IMAP4.error`` there, and ``starttls()`` refuses unless
-``STARTTLS`` was in the capabilities.  The connection itself is ours
-(``connect``), so that "no connection" and "no greeting" are told apart.
+``imap+starttls`` (greeting, ``CAPABILITY`` unless the greeting lists
+them, ``STARTTLS``, TLS handshake).  Spoken with our own few lines of socket
+code rather than ``imaplib``: the greeting is *one line* of at most
+``LINE_LIMIT`` bytes, and nothing a peer sends is ever taken as an IMAP
+literal (``{1500000000}`` is just text at the end of a line, not a promise
+of 1.5 GB to read).  Every answer is bounded in lines and bytes, and every
+read by the check's deadline, so a peer that talks forever or trickles is
+cut off.  Plain ``imap://`` imports neither ``imaplib`` nor ``ssl``.
 """
 
-import imaplib
 import socket
-import ssl
 
-from . import ProbeFailure, budget_text, connect, quote, seconds, tls
+from . import LineReader, ProbeFailure, connect, quote
 
-
-class _Plain(imaplib.IMAP4):
-    def __init__(self, address, deadline):
-        self._address = address
-        self._deadline = deadline
-        super().__init__(address.host, address.port, timeout=seconds(deadline))
-
-    def _create_socket(self, timeout):
-        return connect(self._address, self._deadline)
-
-
-class _Tls(imaplib.IMAP4_SSL):
-    def __init__(self, address, deadline, context):
-        self._address = address
-        self._deadline = deadline
-        super().__init__(address.host, address.port, ssl_context=context,
-                         timeout=seconds(deadline))
-
-    def _create_socket(self, timeout):
-        sock = connect(self._address, self._deadline)
-        return tls.wrap(self.ssl_context, sock, self._address, self._deadline)
+MAX_LINES = 32     # untagged lines an answer may bring before its tagged one
+LOGOUT_WAIT = 0.2  # seconds to read the answer to LOGOUT (a clean end in the server's log)
 
 
 def probe(url, deadline, verify=False):
     address = url.address
-    client = None
+    sock = connect(address, deadline)
     try:
         if url.scheme == "imaps":
-            client = _Tls(address, deadline, tls.context(verify))
-        else:
-            client = _Plain(address, deadline)
-            if url.scheme == "imap+starttls":
-                if "STARTTLS" not in client.capabilities:
-                    raise ProbeFailure("%s does not offer STARTTLS (capabilities: %s)"
-                                       % (address, " ".join(client.capabilities)))
-                client.sock.settimeout(seconds(deadline))
-                client.starttls(tls.context(verify))
-        greeting = client.welcome.decode("utf-8", "replace")
-    except socket.timeout:
-        # The constructor waits for the greeting (and the CAPABILITY reply).
-        what = "greeting" if client is None else "answer to STARTTLS"
-        raise ProbeFailure("no %s within %s from %s" % (what, budget_text(deadline), address)) from None
-    except ssl.SSLError as exc:  # the handshake after STARTTLS
-        raise tls.failure(exc, address, deadline) from None
-    except imaplib.IMAP4.error as exc:  # also IMAP4.abort, its subclass
-        raise ProbeFailure("%s: %s" % (address, _words(exc))) from None
-    except OSError as exc:
-        raise ProbeFailure("%s: %s" % (address, exc.strerror or exc)) from None
+            from . import tls
+            sock = tls.wrap(tls.context(verify), sock, address, deadline)
+        reader = LineReader(sock, deadline, address)
+        greeting = reader.line("greeting")
+        if not greeting.upper().startswith(("* OK", "* PREAUTH")):
+            raise ProbeFailure("%s greeted with %s" % (address, quote(greeting)))
+        if url.scheme == "imap+starttls":
+            sock = _starttls(sock, reader, greeting, url, deadline, verify)
+            reader = LineReader(sock, deadline, address)
+        _logout(sock, reader, deadline)
     finally:
-        if client is not None:
-            _logout(client, deadline)
-    if not greeting.upper().startswith(("* OK", "* PREAUTH")):
-        raise ProbeFailure("%s greeted with %s" % (address, quote(greeting)))
+        sock.close()
     return quote(_without_code(greeting))
+
+
+def _send(sock, reader, line, what):
+    try:
+        sock.settimeout(max(0.001, reader.deadline.remaining()))
+        sock.sendall(line)
+    except OSError as exc:
+        raise ProbeFailure("%s: %s while sending %s" % (reader.peer, exc.strerror or exc, what)) \
+            from None
+
+
+def _command(sock, reader, tag, command):
+    """Send ``TAG COMMAND``; returns (untagged lines, the tagged answer line)."""
+    _send(sock, reader, ("%s %s\r\n" % (tag, command)).encode("ascii"), command)
+    untagged = []
+    what = "answer to " + command
+    for _ in range(MAX_LINES):
+        line = reader.line(what)
+        if line.startswith(tag + " "):
+            return untagged, line
+        if line.upper().startswith("* BYE"):
+            raise ProbeFailure("%s answered %s with %s" % (reader.peer, command, quote(line)))
+        untagged.append(line)
+    raise ProbeFailure("%s sent more than %d lines without answering %s"
+                       % (reader.peer, MAX_LINES, command))
+
+
+def _capabilities(greeting):
+    """The ``[CAPABILITY ...]`` code of a greeting, upper case, or None."""
+    _, _, rest = greeting.partition(" ")
+    _, _, text = rest.partition(" ")
+    if text[:12].upper() == "[CAPABILITY " and "]" in text:
+        return text[12:text.index("]")].upper().split()
+    return None
+
+
+def _starttls(sock, reader, greeting, url, deadline, verify):
+    address = url.address
+    capabilities = _capabilities(greeting)
+    if capabilities is None:
+        untagged, answer = _command(sock, reader, "g1", "CAPABILITY")
+        if answer[3:5].upper() != "OK":
+            raise ProbeFailure("%s answered CAPABILITY with %s" % (address, quote(answer)))
+        capabilities = [word for line in untagged if line.upper().startswith("* CAPABILITY ")
+                        for word in line[13:].upper().split()]
+    if "STARTTLS" not in capabilities:
+        listed = " ".join(capabilities)
+        raise ProbeFailure("%s does not offer STARTTLS (capabilities: %s)"
+                           % (address, listed if len(listed) <= 120 else listed[:117] + "..."))
+    _, answer = _command(sock, reader, "g2", "STARTTLS")
+    if answer[3:5].upper() != "OK":
+        raise ProbeFailure("%s refused STARTTLS: %s" % (address, quote(answer)))
+    if reader.buffer:
+        # Plain text after the OK would be read as if it came through TLS.
+        raise ProbeFailure("%s sent data after accepting STARTTLS" % address)
+    from . import tls
+    return tls.wrap(tls.context(verify), sock, address, deadline)
+
+
+def _logout(sock, reader, deadline):
+    """Say LOGOUT and read its answer briefly; a failed goodbye changes nothing."""
+    reader.deadline = deadline.child(LOGOUT_WAIT)
+    try:
+        _command(sock, reader, "g3", "LOGOUT")
+    except (ProbeFailure, OSError, socket.timeout):
+        pass
+    except Exception:  # noqa: BLE001 -- e.g. an ssl error on a TLS connection
+        pass
 
 
 def _without_code(greeting):
@@ -77,25 +114,3 @@ def _without_code(greeting):
     if text.startswith("[") and "]" in text:
         text = text.split("]", 1)[1].strip()
     return " ".join(p for p in (status, word, text) if p)
-
-
-def _words(exc):
-    """imaplib's messages, made readable: the raw greeting for a BYE."""
-    text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    if text.upper().startswith("* BYE"):
-        return "greeted with %s" % quote(text)
-    return text
-
-
-def _logout(client, deadline):
-    # LOGOUT so that the server logs a clean session end, but never wait long for it.
-    try:
-        client.sock.settimeout(min(0.5, max(0.05, deadline.remaining())))
-        client.logout()
-    except Exception:  # noqa: BLE001 -- a failed goodbye changes nothing about the health
-        try:
-            client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass

@@ -33,9 +33,15 @@ def failure(exc, address, deadline):
 
 
 def wrap(ctx, sock, address, deadline):
-    """``sock`` after a TLS handshake, or ``ProbeFailure`` (and ``sock`` closed)."""
+    """``sock`` after a TLS handshake, or ``ProbeFailure`` (and ``sock`` closed).
+
+    The socket's timeout bounds the whole handshake (CPython keeps one
+    deadline across its reads), so it is set to what is left of ours: a
+    peer that trickles handshake bytes is cut off in time.
+    """
     try:
+        sock.settimeout(max(0.001, deadline.remaining()))
         return ctx.wrap_socket(sock, server_hostname=address.host)
-    except (ssl.SSLError, OSError) as exc:
+    except (ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
         raise failure(exc, address, deadline) from None
