@@ -320,18 +320,27 @@ def test_smtp_over_ipv6_loopback():
 
 # -- Redis PING ---------------------------------------------------------------------------
 
-def pong(answer):
+def reply_after(marker, raw, linger=True):
+    """A server that reads up to ``marker``, sends ``raw`` and (``linger``) waits for the close."""
     def script(sock, seen):
         data = b""
-        while b"\n" not in data:
-            chunk = sock.recv(100)
+        while marker not in data:
+            chunk = sock.recv(4096)
             if not chunk:
                 break
             data += chunk
         seen["command"] = data
-        sock.sendall(answer)
-        read_until_close(sock)
+        try:
+            sock.sendall(raw)
+        except OSError:
+            return
+        if linger:
+            read_until_close(sock)
     return script
+
+
+def pong(answer):
+    return reply_after(b"\n", answer)
 
 
 def test_redis_pong(server):
@@ -680,19 +689,8 @@ def test_plain_imap_imports_neither_imaplib_nor_ssl():
 # -- HTTP limits ------------------------------------------------------------------------------
 
 def answer(raw):
-    """A web server that reads the request head and sends ``raw``."""
-    def script(sock, seen):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                return
-            data += chunk
-        try:
-            sock.sendall(raw)
-        except OSError:
-            pass
-    return script
+    """A web server that reads the request head, sends ``raw`` and closes."""
+    return reply_after(b"\r\n\r\n", raw, linger=False)
 
 
 @pytest.mark.parametrize("raw,words", [
