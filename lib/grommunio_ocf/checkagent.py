@@ -18,7 +18,7 @@ import time
 
 from .agent import Agent
 from .health import WARNING, report, run_all, verdict
-from .state import StateFile
+from .state import StateFile, number
 from .status import OCFError, Status
 
 MIN_ROUND = 0.5  # seconds a start round gets at least (less for tiny budgets)
@@ -117,7 +117,7 @@ class CheckAgent(Agent):
         outcomes, critical, status, reason = self._evaluate(values, op, op.depth)
         report(outcomes, op, critical)
         updated = dict(state)
-        fails = int(state.get("fails", "0")) if state.get("fails", "0").isdigit() else 0
+        fails = number(state, "fails")
         fall = getattr(values, "fall", None) or 1
         if status == Status.ERR_GENERIC:
             fails += 1

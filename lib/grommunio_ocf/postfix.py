@@ -28,6 +28,8 @@ MYSQL_KEYS = frozenset((
     "additional_conditions"))
 REQUIRED_KEYS = ("user", "password", "hosts", "dbname", "query")
 STDERR_LIMIT = 300
+# A mysql .cf file is a few hundred bytes; more is not one (and is not read).
+CF_LIMIT = 65536
 
 
 class PostfixError(Exception):
@@ -117,8 +119,14 @@ def parse_cf(text):
     return settings
 
 
-def split_milters(text):
-    """``smtpd_milters`` entries: ``inet:host:port``, ``unix:path``, ``{ inet:... , k=v }``."""
+def split_milters(text, strict=False):
+    """``smtpd_milters`` entries: ``inet:host:port``, ``unix:path``, ``{ inet:... , k=v }``.
+
+    Returns each entry's milter address.  An empty group (``{,}``) names no
+    milter and an unbalanced brace no clear one: ``strict`` (our own
+    ``milters`` parameter) refuses them with ``ValueError``; otherwise (what
+    main.cf says) they are skipped -- they cannot match an expected milter.
+    """
     entries = []
     depth = 0
     word = ""
@@ -127,19 +135,40 @@ def split_milters(text):
             depth += 1
         elif char == "}":
             depth -= 1
+            if depth < 0:
+                if strict:
+                    raise ValueError("%s has a '}' without its '{'" % _shown(text))
+                depth = 0
         if depth == 0 and (char.isspace() or char == ","):
             if word:
                 entries.append(word)
             word = ""
         else:
             word += char
+    if depth > 0 and strict:
+        raise ValueError("%s has a '{' without its '}'" % _shown(text))
     if word:
         entries.append(word)
-    return [_milter_address(entry) for entry in entries]
+    addresses = []
+    for entry in entries:
+        address = _milter_address(entry)
+        if address is None:
+            if strict:
+                raise ValueError("%s names no milter" % _shown(entry))
+            continue
+        addresses.append(address)
+    return addresses
 
 
 def _milter_address(entry):
-    if entry.startswith("{"):
-        inner = entry.strip("{} \t")
-        return inner.replace(",", " ").split()[0] if inner else entry
-    return entry
+    """The address of one entry; the first word of a ``{ ... }`` group; None if there is none."""
+    if not entry.startswith("{"):
+        return None if "{" in entry or "}" in entry else entry
+    words = entry.strip("{} \t").replace(",", " ").split()
+    if not words or "=" in words[0] or "{" in words[0] or "}" in words[0]:
+        return None
+    return words[0]
+
+
+def _shown(text):
+    return repr(text) if len(text) <= 64 else repr(text[:64]) + "..."

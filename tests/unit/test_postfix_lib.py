@@ -39,6 +39,22 @@ def test_split_milters(text, expected):
     assert postfix.split_milters(text) == expected
 
 
+@pytest.mark.parametrize("text,lenient", [
+    ("{,}", []),
+    ("{ }", []),
+    ("{,} inet:h:1", ["inet:h:1"]),
+    ("{ connect_timeout=10s }", []),
+    ("inet:h:1 }", ["inet:h:1"]),
+    ("}}{{", []),
+    ("{ inet:h:1", ["inet:h:1"]),
+])
+def test_split_milters_odd_groups(text, lenient):
+    # main.cf is taken as it is (an odd group matches nothing); our own parameter is strict.
+    assert postfix.split_milters(text) == lenient
+    with pytest.raises(ValueError):
+        postfix.split_milters(text, strict=True)
+
+
 def test_causes_puts_warnings_before_fatal():
     stderr = ("postmap: fatal: table mysql:/x.cf: query error: Resource temporarily unavailable\n"
               "postmap: warning: connect to mysql server unix:/s: Access denied for user 'g'@'l'\n")
