@@ -11,6 +11,10 @@ tell "the agent never tried" from "the agent gave up".
     Greeter(banner, delay=0.0)   sends ``banner`` (after ``delay``), then reads until EOF
     FakeImap(greeting, capabilities)
                                  an IMAP greeter that answers CAPABILITY, so imaplib proceeds
+    Responder(reply, wait_for)   reads until ``wait_for`` (a request's end), sends ``reply``, closes
+    Streamer(prefix, chunk, interval=0.0, wait_for=None)
+                                 sends ``prefix``, then ``chunk`` again and again -- as fast as
+                                 the client reads, or one byte every ``interval`` seconds
     SilentListener()             accepts and never says a word
     TcpAcceptor()                accepts and closes at once (a milter stand-in)
     DelayProxy(host, port, delay=0.1)
@@ -206,6 +210,68 @@ class FakeImap(_Peer):
             else:
                 reply = "%s BAD unknown command\r\n" % tag
             conn.sendall(reply.encode())
+
+
+def _read_until(conn, marker):
+    """Read until ``marker`` has arrived (True) or the client closed (False)."""
+    data = b""
+    while marker not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return False
+        data += chunk
+    return True
+
+
+class Responder(_Peer):
+    """A peer that waits for the client's request (``wait_for``, e.g. ``b"\\r\\n\\r\\n"``
+    for HTTP, ``b"\\n"`` for redis), then sends ``reply`` and closes: any answer at all,
+    well-formed or not."""
+
+    def __init__(self, reply, wait_for=b"\n", host="127.0.0.1"):
+        self.reply = reply
+        self.wait_for = wait_for
+        super().__init__(host)
+
+    def handle(self, conn):
+        if _read_until(conn, self.wait_for):
+            conn.sendall(self.reply)
+
+
+class Streamer(_Peer):
+    """A peer that never stops talking: ``prefix``, then ``chunk`` forever.
+
+    ``interval=0`` floods (as fast as the client reads: the endless stream);
+    otherwise one byte of ``chunk`` every ``interval`` seconds (the trickle),
+    cycling through it.  With ``wait_for`` it first reads the client's
+    request, for protocols where the client speaks first.  It stops when the
+    client goes away or the peer is closed.
+    """
+
+    def __init__(self, prefix=b"", chunk=b"x" * 65536, interval=0.0, wait_for=None,
+                 host="127.0.0.1"):
+        self.prefix = prefix
+        self.chunk = chunk
+        self.interval = interval
+        self.wait_for = wait_for
+        self.sent = 0
+        super().__init__(host)
+
+    def handle(self, conn):
+        if self.wait_for is not None and not _read_until(conn, self.wait_for):
+            return
+        conn.sendall(self.prefix)
+        position = 0
+        while not self._closed.is_set():
+            if self.interval:
+                if self._closed.wait(self.interval):
+                    return
+                data = self.chunk[position:position + 1]
+                position = (position + 1) % len(self.chunk)
+            else:
+                data = self.chunk
+            conn.sendall(data)
+            self.sent += len(data)
 
 
 class SilentListener(_Peer):

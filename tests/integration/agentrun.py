@@ -1,0 +1,128 @@
+"""Running an agent as Pacemaker would, measured, and the output rules every run must keep.
+
+``run(argv, env, timeout)`` spawns the agent with a bytes-clean environment
+(values may be ``bytes``: non-UTF-8 on purpose), collects stdout and stderr
+as bytes, and reaps it with ``wait4()``: wall time and the child's own peak
+RSS.  ``assert_clean(result)`` checks what the issue-11 tests demand of any
+run: no traceback, a valid OCF exit code, at most one ``ocf-exit-reason:``
+line -- exactly one on failure --, every line of it printable and bounded.
+"""
+
+import os
+import subprocess
+import tempfile
+import time
+
+VALID_CODES = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 190, 191}
+QUIET_CODES = {0, 7, 8, 9}            # states a monitor reports without a reason
+REASON_PREFIX = b"ocf-exit-reason:"
+REASON_LIMIT = 512                    # bytes after the prefix (README: "Bounds")
+LOG_LINE_LIMIT = 4096 + 200           # a log message plus level and tag
+
+BASE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
+            "HA_LOGFACILITY": "none"}
+
+
+class Run:
+    def __init__(self, argv, rc, stdout, stderr, wall, rss_kb):
+        self.argv = argv
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.wall = wall
+        self.rss_mb = rss_kb / 1024.0
+
+    @property
+    def reasons(self):
+        return [line[len(REASON_PREFIX):] for line in self.stderr.split(b"\n")
+                if line.startswith(REASON_PREFIX)]
+
+    @property
+    def reason(self):
+        reasons = self.reasons
+        return reasons[0].decode("utf-8", "replace") if reasons else None
+
+    def __repr__(self):
+        return "Run(%r: rc=%s, %.2fs, %.1f MB, stderr=%r)" % (
+            self.argv[1:], self.rc, self.wall, self.rss_mb, self.stderr[-1500:])
+
+
+# Why a launcher: Linux counts in a child's peak RSS the memory of the
+# process it was forked (or vforked, as posix_spawn does) from, up to its
+# exec() -- from pytest or a benchmark, that is tens of MB which are not the
+# agent's.  A bare interpreter forks the agent instead, so the floor is a
+# bare interpreter's size (below any agent's own), and reports the agent's
+# exit status, peak RSS (KiB) and wall time on the descriptor given as its
+# first argument.  It kills the agent (SIGKILL) at the time limit, its second.
+LAUNCHER = r"""
+import os, signal, sys, time
+report, limit, argv = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+signal.setitimer(signal.ITIMER_REAL, limit)
+while True:
+    try:
+        _, status, usage = os.wait4(pid, 0)
+        break
+    except InterruptedError:
+        pass
+wall = time.monotonic() - started
+os.write(report, b"%d %d %.6f" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss, wall))
+"""
+PYTHON = "/usr/bin/python3"
+
+
+def run(argv, env, timeout=30.0, cwd=None, measure=True):
+    """Run ``argv`` with exactly ``env`` (str or bytes values); killed after ``timeout``.
+
+    ``measure=False`` spawns it directly (no launcher: faster, but the peak
+    RSS it reports is the caller's, not the agent's).
+    """
+    environ = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+    if not measure:
+        started = time.monotonic()
+        proc = subprocess.run(argv, env=environ, cwd=cwd, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout)
+        return Run(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, 0)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report_r, report_w = os.pipe()
+        try:
+            proc = subprocess.Popen([PYTHON, "-IS", "-c", LAUNCHER, str(report_w), str(timeout),
+                                     *argv], env=environ, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, pass_fds=(report_w,))
+        finally:
+            os.close(report_w)
+        with os.fdopen(report_r, "rb") as report:
+            words = report.read().split()
+        proc.wait(timeout + 10)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if len(words) != 3:
+        raise AssertionError("the launcher failed (rc %s): %r" % (proc.returncode, stderr))
+    return Run(argv, int(words[0]), stdout, stderr, float(words[2]), int(words[1]))
+
+
+def assert_clean(result, action=None):
+    """The rules of issue 11 for any run of any agent with any input."""
+    assert b"Traceback" not in result.stderr + result.stdout, result
+    assert b"failed unexpectedly" not in result.stderr, result
+    assert result.rc in VALID_CODES, result
+    reasons = result.reasons
+    assert len(reasons) <= 1, result
+    if result.rc not in QUIET_CODES:
+        assert len(reasons) == 1, result
+    for reason in reasons:
+        assert len(reason) <= REASON_LIMIT, result
+        assert reason.decode("utf-8").isprintable(), result
+    for line in result.stderr.split(b"\n"):
+        text = line.decode("utf-8")          # valid UTF-8: undecodable bytes are escaped
+        assert text.isprintable() and len(line) <= LOG_LINE_LIMIT, (line[:300], result)
+    if action == "stop":
+        assert (result.rc, reasons) == (0, []), result

@@ -1,0 +1,125 @@
+"""Hostile peers for every stack-health check but MariaDB's: a shared catalogue.
+
+Used by tests/integration/test_hostile_peers.py (time, memory and exit-reason
+bounds of the agent) and tests/bench/bench_hostile.py (peak RSS per peer).
+Each ``Case`` makes its peer (a context manager from ``services.listeners``)
+and says which check points at it, what the monitor must return and which
+words its exit reason must hold.  MariaDB's hostile peers live with its
+probe's tests.
+
+    for case in CASES:
+        with case.make() as peer:
+            params = case.params(peer)      # OCF_RESKEY_* values, every other check off
+"""
+
+from services.listeners import Greeter, NoAccept, Responder, SilentListener, Streamer
+
+HUGE = 1 << 20          # a line of 1 MiB
+HTTP_END = b"\r\n\r\n"  # the end of our request's head
+CHECKS = ("imap", "admin_api", "mysql", "lmtp", "redis", "milter")
+
+
+class Case:
+    __slots__ = ("name", "check", "scheme", "make", "rc", "words")
+
+    def __init__(self, name, check, make, rc, words, scheme=None):
+        self.name = name
+        self.check = check          # the stack-health check that meets the peer
+        self.scheme = scheme        # imap / imap+starttls for the IMAP check
+        self.make = make            # () -> a peer with .address
+        self.rc = rc                # the monitor's exit code
+        self.words = words          # in the exit reason (rc != 0) or None
+
+    def params(self, peer):
+        """stack-health parameters: this check on ``peer``, every other check off."""
+        values = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
+                  "redis_address": "", "milter_address": "", "critical": self.check}
+        if self.check == "imap":
+            values["imap_url"] = "%s://%s" % (self.scheme or "imap", peer.address)
+        elif self.check == "admin_api":
+            values["admin_api_url"] = "http://%s/api/v1/status" % peer.address
+        else:
+            values[self.check + "_address"] = peer.address
+        return values
+
+    def __repr__(self):
+        return "Case(%s)" % self.name
+
+
+def _http(status_line_and_rest):
+    return lambda: Responder(status_line_and_rest, wait_for=HTTP_END)
+
+
+CASES = [
+    # -- IMAP: the greeting is one bounded line; literals are text ---------------------------
+    Case("imap-literal-1.5GB", "imap",
+         lambda: Streamer(b"* OK {1500000000}\r\n", b"\0" * 65536), 0, None),
+    Case("imap-literal-overflow", "imap",
+         lambda: Greeter(b"* OK {99999999999999999999}\r\n"), 0, None),
+    Case("imap-endless-ok-lines", "imap",
+         lambda: Streamer(b"", b"* OK chatty\r\n" * 4096), 0, None),
+    Case("imap-garbage-stream", "imap",
+         lambda: Streamer(b"", bytes(range(11, 256)) * 256), 1, "without a line end"),
+    Case("imap-huge-line", "imap",
+         lambda: Greeter(b"* OK " + b"A" * HUGE + b"\r\n"), 1, "without a line end"),
+    Case("imap-trickle", "imap",
+         lambda: Streamer(b"", b"* OK slowly ", interval=0.3), 1, "no complete greeting within"),
+    Case("imap-silent", "imap", SilentListener, 1, "no greeting within"),
+    Case("imap-bye-garbage", "imap",
+         lambda: Greeter(b"* BYE \xff\xfe\x1b[2J" + b"\x0b" * 1000 + b"\r\n"), 1, "greeted with"),
+    Case("imap-starttls-literal-flood", "imap",
+         lambda: Streamer(b"* OK ready\r\n", b"* OK {1500000000}\r\n" * 64), 1,
+         "lines without answering CAPABILITY", scheme="imap+starttls"),
+    Case("imap-starttls-endless-line", "imap",
+         lambda: Streamer(b"* OK ready\r\n", b"y" * 65536), 1, "without a line end",
+         scheme="imap+starttls"),
+    Case("imaps-not-tls", "imap",
+         lambda: Streamer(b"", b"* OK plain text, no TLS\r\n" * 1024), 1, "TLS",
+         scheme="imaps"),
+    Case("imaps-trickle", "imap",
+         lambda: Streamer(b"", b"\x16\x03\x01\x02\x00", interval=0.3), 1, "TLS",
+         scheme="imaps"),
+    # -- HTTP: status line, head, body and JSON depth are limited ----------------------------
+    Case("http-status-superscript", "admin_api",
+         _http("HTTP/1.0 ²²² OK\r\n\r\n{}".encode()), 1, "malformed status line"),
+    Case("http-status-5000-digits", "admin_api",
+         _http(b"HTTP/1.0 " + b"2" * 5000 + b" OK\r\n\r\n{}"), 1, "malformed status line"),
+    Case("http-json-30000-deep", "admin_api",
+         _http(b"HTTP/1.0 200 OK\r\n\r\n" + b"[" * 30000 + b"]" * 30000), 1, "bytes of body"),
+    Case("http-json-5000-deep", "admin_api",
+         _http(b"HTTP/1.0 200 OK\r\nContent-Length: 10000\r\n\r\n" + b"[" * 5000 + b"]" * 5000),
+         1, "nested deeper than"),
+    Case("http-endless-headers", "admin_api",
+         lambda: Streamer(b"HTTP/1.0 200 OK\r\n", b"X-Endless: yes\r\n" * 4096, wait_for=HTTP_END),
+         1, "bytes of status line and headers"),
+    Case("http-endless-body", "admin_api",
+         lambda: Streamer(b"HTTP/1.0 200 OK\r\n\r\n", b"{" * 65536, wait_for=HTTP_END),
+         1, "bytes of body"),
+    Case("http-huge-status-line", "admin_api",
+         _http(b"HTTP/1.0 200 " + b"x" * HUGE + b"\r\n\r\n"), 1, "bytes of status line"),
+    Case("http-trickle", "admin_api",
+         lambda: Streamer(b"", b"HTTP/1.0 200 OK\r\n", interval=0.3, wait_for=HTTP_END),
+         1, "no answer within"),
+    Case("http-garbage", "admin_api",
+         lambda: Streamer(b"", bytes(range(256)) * 256, wait_for=HTTP_END), 1,
+         "answered without HTTP"),
+    # -- LMTP and redis: one bounded line --------------------------------------------------
+    Case("lmtp-endless-line", "lmtp", lambda: Streamer(b"220", b"0" * 65536), 1,
+         "without a line end"),
+    Case("lmtp-trickle", "lmtp", lambda: Streamer(b"", b"220 slow ", interval=0.3), 1,
+         "no complete greeting within"),
+    Case("lmtp-huge-421", "lmtp", lambda: Greeter(b"421 " + b"\xff" * HUGE + b"\r\n"), 1,
+         "without a line end"),
+    Case("lmtp-endless-220-lines", "lmtp", lambda: Streamer(b"", b"220-more\r\n" * 4096), 0, None),
+    Case("redis-endless-line", "redis",
+         lambda: Streamer(b"+", b"PONG" * 16384, wait_for=b"\n"), 1, "without a line end"),
+    Case("redis-trickle", "redis",
+         lambda: Streamer(b"", b"+PONG", interval=0.3, wait_for=b"\n"), 1,
+         "no complete answer to PING within"),
+    Case("redis-bulk-1.5GB", "redis",
+         lambda: Streamer(b"$1500000000\r\n", b"\0" * 65536, wait_for=b"\n"), 1,
+         "answered PING with '$1500000000'"),
+    # -- milter: a TCP connect; whatever the peer says after it is not read ------------------
+    Case("milter-flood", "milter", lambda: Streamer(b"", b"\xff" * 65536), 0, None),
+    Case("milter-no-accept", "milter", NoAccept, 1, "no connection within"),
+]
