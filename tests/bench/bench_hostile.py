@@ -39,7 +39,7 @@ from benchlib import TESTS, exit_on_signals, log, tests_on_path, verdict
 tests_on_path()
 sys.path.insert(0, os.path.join(TESTS, "integration"))
 
-from agentrun import BASE_ENV, REASON_LIMIT, run  # noqa: E402
+from agentrun import BASE_ENV, REASON_LIMIT, monitor_against, run  # noqa: E402
 from services.hostile import CASES  # noqa: E402
 from services.listeners import FakeImap, TcpAcceptor  # noqa: E402
 
@@ -77,15 +77,7 @@ class _Pair:
 
 def monitor(agent, case, check_timeout, rsctmp):
     """One monitor of ``agent`` against a fresh peer of ``case``: an agentrun.Run."""
-    with case.make() as peer:
-        env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="bench", HA_RSCTMP=rsctmp,
-                   OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
-                   OCF_RESKEY_check_timeout=str(check_timeout))
-        for name, value in case.params(peer).items():
-            env["OCF_RESKEY_" + name] = value
-        with open(os.path.join(rsctmp, "stack-health-bench.state"), "w") as state:
-            state.write("fails=0\n")
-        return run([agent, "monitor"], env, timeout=30)
+    return monitor_against(agent, case, rsctmp, check_timeout, instance="bench")
 
 
 def bounded(result, check_timeout):

@@ -126,3 +126,19 @@ def assert_clean(result, action=None):
         assert text.isprintable() and len(line) <= LOG_LINE_LIMIT, (line[:300], result)
     if action == "stop":
         assert (result.rc, reasons) == (0, []), result
+
+
+def monitor_against(agent, case, rsctmp, check_timeout=2.0, instance="hostile"):
+    """One measured ``stack-health monitor`` against a fresh peer of ``case``
+    (services.hostile): started (a state file in ``rsctmp``), operation
+    timeout 10 s, only the case's check enabled."""
+    with case.make() as peer:
+        env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE=instance, HA_RSCTMP=rsctmp,
+                   OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
+                   OCF_RESKEY_check_timeout=str(check_timeout))
+        for name, value in case.params(peer).items():
+            env["OCF_RESKEY_" + name] = value
+        os.makedirs(rsctmp, exist_ok=True)
+        with open(os.path.join(rsctmp, "stack-health-%s.state" % instance), "w") as state:
+            state.write("fails=0\n")      # started: the monitor runs its checks
+        return run([agent, "monitor"], env, timeout=30)

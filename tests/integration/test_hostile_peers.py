@@ -21,7 +21,7 @@ import os
 
 import pytest
 
-from agentrun import BASE_ENV, assert_clean, run
+from agentrun import assert_clean, monitor_against
 from conftest import AGENTS
 from services.hostile import CASES
 
@@ -34,16 +34,7 @@ PARALLEL = 6
 
 
 def _monitor(case, rsctmp):
-    with case.make() as peer:
-        env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="hostile", HA_RSCTMP=rsctmp,
-                   OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
-                   OCF_RESKEY_check_timeout=str(CHECK_TIMEOUT))
-        for name, value in case.params(peer).items():
-            env["OCF_RESKEY_" + name] = value
-        os.makedirs(rsctmp, exist_ok=True)
-        with open(os.path.join(rsctmp, "stack-health-hostile.state"), "w") as state:
-            state.write("fails=0\n")      # started: the monitor runs its checks
-        return run([os.path.join(AGENTS, "stack-health"), "monitor"], env, timeout=20)
+    return monitor_against(os.path.join(AGENTS, "stack-health"), case, rsctmp, CHECK_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
