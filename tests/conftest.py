@@ -89,22 +89,31 @@ def run_agent(path, action, params=None, env=None, args=(), timeout=60, prefix=(
     return result
 
 
+def _own_rsctmp(tmp_path, env):
+    """The test's own HA_RSCTMP unless the test gives one: agents keep state there
+    (grodata-binds too), and the machine's /run/resource-agents is shared."""
+    environ = {"HA_RSCTMP": str(tmp_path / "rsctmp")}
+    environ.update(env or {})
+    return environ
+
+
 @pytest.fixture
-def agent():
+def agent(tmp_path):
     """``agent(name, action, params)`` runs the agent from the work tree."""
-    def call(name, action, params=None, **kw):
-        return run_agent(os.path.join(AGENTS, name), action, params, **kw)
+    def call(name, action, params=None, env=None, **kw):
+        return run_agent(os.path.join(AGENTS, name), action, params,
+                         env=_own_rsctmp(tmp_path, env), **kw)
     return call
 
 
 @pytest.fixture
-def installed_agent():
+def installed_agent(tmp_path):
     """The same, for the copy packaging/install put under /usr/lib/ocf."""
-    def call(name, action, params=None, **kw):
+    def call(name, action, params=None, env=None, **kw):
         path = os.path.join(INSTALLED, name)
         if not os.path.exists(path):
             pytest.fail("%s is not installed: run tests/run (it runs packaging/install)" % path)
-        return run_agent(path, action, params, **kw)
+        return run_agent(path, action, params, env=_own_rsctmp(tmp_path, env), **kw)
     return call
 
 

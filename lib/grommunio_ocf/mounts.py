@@ -240,11 +240,7 @@ class MountTable:
         Judged by device and root, as the table sees ``path`` now: for
         grodata-binds, "ours" -- a bind from the grodata filesystem.
         """
-        dev, root = self.origin(path)
-
-        def test(mount):
-            return mount.dev == dev and is_under(mount.root, root)
-        return test
+        return within(*self.origin(path))
 
     def is_own_filesystem(self, path):
         """``path`` is a mount point whose device differs from its parent's."""
@@ -271,6 +267,32 @@ class MountTable:
             return "device %s:%s" % (dev, root)
         rest = root[len(best.root.rstrip("/")):]
         return _join(best.point, "" if rest == "/" else rest)
+
+
+def within(dev, root):
+    """A test for mounts of device ``dev`` that show ``root`` or a directory below it."""
+    def test(mount):
+        return mount.dev == dev and is_under(mount.root, root)
+    return test
+
+
+def origin_text(origin):
+    """``(dev, root)`` as one line of text: ``8:17 2f`` (the root's bytes in hex)."""
+    dev, root = origin
+    return "%s %s" % (dev, os.fsencode(root).hex())
+
+
+def parse_origin(text):
+    """What ``origin_text()`` wrote, or None for anything else."""
+    dev, _, hexroot = text.strip().partition(" ")
+    major, colon, minor = dev.partition(":")
+    if not (colon and major.isdigit() and minor.isdigit() and major.isascii() and minor.isascii()):
+        return None
+    try:
+        root = os.fsdecode(bytes.fromhex(hexroot))
+    except ValueError:
+        return None
+    return (dev, root) if root.startswith("/") else None
 
 
 _LIBC = None

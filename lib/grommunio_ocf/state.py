@@ -15,6 +15,7 @@ a failed stop.
 import errno
 import os
 
+from .paths import path_limits
 from .status import OCFError, Status
 
 NAME_LIMIT = 200  # bytes of the instance part of the file name
@@ -73,6 +74,11 @@ class StateFile:
 
     def write(self, values):
         temporary = "%s.%d.tmp" % (self.path, os.getpid())
+        try:
+            # Never half-create a directory tree for a path that cannot be.
+            path_limits(temporary)
+        except ValueError:
+            raise self._failure("write", OSError(errno.ENAMETOOLONG, "path too long")) from None
         try:
             os.makedirs(os.path.dirname(self.path) or ".", mode=0o755, exist_ok=True)
             with open(temporary, "w", encoding="utf-8") as stream:

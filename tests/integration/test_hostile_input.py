@@ -124,11 +124,18 @@ def _jobs(agent, name, base, rsctmp_root, rng):
     jobs = []
     for index, value in enumerate(values):
         rsctmp = os.path.join(rsctmp_root, "%d" % index)
-        if name.startswith("@"):               # an environment variable
+        if name == "@HA_RSCTMP":
+            # The agents create their state there: an absolute value goes below
+            # this test's directory (a relative one lands in the run's cwd, also
+            # the test's), so that no hostile value touches the real /.
+            if value[:1] in ("/", b"/"):
+                value = (os.fsencode(rsctmp) if isinstance(value, bytes) else rsctmp) + value
+            env = environment(agent, base, rsctmp, {"HA_RSCTMP": value})
+        elif name.startswith("@"):             # another environment variable
             env = environment(agent, base, rsctmp, {name[1:]: value})
         else:
             env = environment(agent, dict(base, **{name: value}), rsctmp)
-        jobs.append(((rng.choice(ACTIONS), "stop"), env))
+        jobs.append(((rng.choice(ACTIONS), "stop"), env, rsctmp))
     return jobs
 
 
@@ -137,17 +144,13 @@ def _sequence(agent, actions, env, cwd):
         call(agent, action, env, cwd)
 
 
-def _started(env):
-    """Give the health agents a state file, so that a monitor runs its checks."""
-    rsctmp = os.fsdecode(env["HA_RSCTMP"]) if isinstance(env["HA_RSCTMP"], bytes) \
-        else env["HA_RSCTMP"]
-    try:
-        os.makedirs(rsctmp, exist_ok=True)
-        for agent in ("stack-health", "postfix-maps"):
-            with open(os.path.join(rsctmp, "%s-hostile.state" % agent), "w") as state:
-                state.write("fails=0\n")
-    except OSError:
-        pass                                    # a hostile HA_RSCTMP: nothing to prepare
+def _started(rsctmp):
+    """Give the health agents a state file in the test's own ``rsctmp``, so that a
+    monitor runs its checks (with a hostile HA_RSCTMP, it finds none: also fine)."""
+    os.makedirs(rsctmp, exist_ok=True)
+    for agent in ("stack-health", "postfix-maps"):
+        with open(os.path.join(rsctmp, "%s-hostile.state" % agent), "w") as state:
+            state.write("fails=0\n")
 
 
 AGENT_NAMES = ("grodata-binds", "stack-health", "postfix-maps")
@@ -167,13 +170,13 @@ def test_every_parameter_with_hostile_values(tmp_path, agent, name):
     base = baselines(tmp_path)[agent]
     rng = random.Random("%d:%s:%s" % (SEED, agent, name))
     jobs = _jobs(agent, name, base, str(tmp_path / "rsctmp"), rng)
-    for _, env in jobs:
-        _started(env)
+    for _, _, rsctmp in jobs:
+        _started(rsctmp)
     cwd = tmp_path / "cwd"      # where a relative HA_RSCTMP lands
     cwd.mkdir()
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         for future in [pool.submit(_sequence, agent, actions, env, str(cwd))
-                       for actions, env in jobs]:
+                       for actions, env, _ in jobs]:
             future.result()
     assert os.listdir(tmp_path / "targets") == []       # nothing was ever bound or made
 
@@ -182,14 +185,15 @@ def test_every_parameter_with_hostile_values(tmp_path, agent, name):
 def test_every_action_with_the_baseline(tmp_path, agent):
     base = baselines(tmp_path)[agent]
     env = environment(agent, base, str(tmp_path / "rsctmp"))
-    _started(env)
+    _started(str(tmp_path / "rsctmp"))
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        results = dict(zip(ACTIONS, pool.map(lambda a: call(agent, a, env), ACTIONS)))
+        results = dict(zip(ACTIONS, pool.map(lambda a: call(agent, a, env, str(tmp_path)),
+                                             ACTIONS)))
     assert results["validate-all"].rc in (0, 5), results["validate-all"]
     assert results["stop"].rc == 0
     # Two actions at once are a usage error (2), with one reason.
-    result = call(agent, "start", env)
+    result = call(agent, "start", env, str(tmp_path))
     assert result.rc in (0, 1, 5), result
-    two = run([os.path.join(AGENTS, agent), "start", b"\xff"], env)
+    two = run([os.path.join(AGENTS, agent), "start", b"\xff"], env, cwd=str(tmp_path))
     assert_clean(two)
     assert two.rc == 2 and two.reason == "expected exactly one action, got 'start \\xff'", two

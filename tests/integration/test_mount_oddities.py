@@ -215,3 +215,24 @@ def test_asked_atime_mode_replaces_the_inherited_one(scratch_factory, agent):
     assert {"relatime", "nosuid"} <= options and "noatime" not in options
     assert agent(AGENT, "monitor", p).rc == 0
     assert agent(AGENT, "stop", p).rc == 0
+
+
+def test_binds_outliving_an_unmounted_grodata_are_still_ours(scratch, foreign, agent):
+    # grodata unmounted under running binds (they keep its filesystem alive):
+    # its path now leads to the root filesystem, but start recorded where the
+    # binds came from, so stop still removes them -- and still nothing else.
+    s = scratch
+    s.sources("a", "b")
+    p = params_for(s, ("a", "b"))
+    assert agent(AGENT, "start", p).rc == 0
+    dev = s.dev
+    foreign.bind(foreign.tmpfs(b"beside\xff"), os.fsencode(s.tgt("c")))
+    sh("umount", s.grodata)
+    assert top_mount(s.tgt("a"))["dev"] == dev
+    foreign.snapshot()
+    assert agent(AGENT, "start", p).rc == 5                  # refused: grodata is gone
+    r = agent(AGENT, "stop", p)
+    assert (r.rc, r.reason) == (0, None), r
+    assert [m for m in mountinfo() if m["dev"] == dev] == []
+    foreign.assert_intact(dev)
+    assert agent(AGENT, "monitor", p, env={"OCF_RESKEY_CRM_meta_interval": "0"}).rc == 7

@@ -24,14 +24,15 @@ def installed():
         pytest.skip("ocf-tester (resource-agents) is not installed")
 
 
-def test_ocf_tester_passes(scratch):
+def test_ocf_tester_passes(scratch, tmp_path):
     s = scratch
     names = ("mysql", "redis", "gromox")
     s.sources(*names)
     binds = s.binds(names)
     before = [m["line"] for m in mountinfo()]
     rc, out = run_ocf_tester(INSTALLED, "binds_test", ["grodata=" + s.grodata, "binds=" + binds,
-                                                       "options=nosuid,nodev"], timeout=60)
+                                                       "options=nosuid,nodev"], timeout=60,
+                             env={"HA_RSCTMP": str(tmp_path / "rsctmp")})
     assert rc == 0, out
     assert "passed all tests" in out, out
     assert "Traceback" not in out
