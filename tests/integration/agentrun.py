@@ -136,9 +136,9 @@ def monitor_against(agent, case, rsctmp, check_timeout=2.0, instance="hostile"):
         env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE=instance, HA_RSCTMP=rsctmp,
                    OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
                    OCF_RESKEY_check_timeout=str(check_timeout))
-        for name, value in case.params(peer).items():
-            env["OCF_RESKEY_" + name] = value
         os.makedirs(rsctmp, exist_ok=True)
+        for name, value in case.params(peer, rsctmp).items():
+            env["OCF_RESKEY_" + name] = value
         with open(os.path.join(rsctmp, "stack-health-%s.state" % instance), "w") as state:
             state.write("fails=0\n")      # started: the monitor runs its checks
         return run([agent, "monitor"], env, timeout=30)

@@ -1,10 +1,10 @@
 """stack-health against hostile peers: bounded in time, memory and words (issue 11).
 
-Every check but MariaDB's (which has its own hostile-peer tests) meets peers
-that send garbage, never stop, trickle a byte at a time, announce IMAP
-literals of 1.5 GB and of 20 digits, send 1 MiB lines, a status code of
-``²²²`` or 5,000 digits, JSON nested 30,000 deep (tests/services/hostile.py
-lists them).  For each, one ``monitor`` (check_timeout 2 s, operation
+Every check, MariaDB's included, meets peers that send garbage, never
+stop, trickle a byte at a time, announce IMAP literals of 1.5 GB and of 20
+digits, send 1 MiB lines, a status code of ``²²²`` or 5,000 digits, JSON
+nested 30,000 deep, MariaDB packets of 16 MiB and plugin names of 60 KB
+(tests/services/hostile.py lists them).  For each, one ``monitor`` (check_timeout 2 s, operation
 timeout 10 s) must:
 
 * return within the check's limit plus ``SLACK``,

@@ -259,7 +259,8 @@ def test_mysql_server_that_never_sends_a_handshake(health, tmp_path, mariadb, si
     (None, "does not exist"),
     ("mysql_port = 99999\nmysql_password = %s\n" % DB_PASSWORD,
      "mysql_port is not a port number (1-65535)"),
-])
+    ("mysql_port = %s\n" % ("9" * 5000), "mysql_port is not a port number (1-65535)"),
+], ids=["missing", "port-99999", "port-5000-digits"])
 def test_mysql_config_problems(health, tmp_path, content, expected):
     path = tmp_path / "cfg" / "mysql_adaptor.cfg"
     path.parent.mkdir()

@@ -1,18 +1,21 @@
-"""Hostile peers for every stack-health check but MariaDB's: a shared catalogue.
+"""Hostile peers for every stack-health check: a shared catalogue.
 
 Used by tests/integration/test_hostile_peers.py (time, memory and exit-reason
 bounds of the agent) and tests/bench/bench_hostile.py (peak RSS per peer).
 Each ``Case`` makes its peer (a context manager from ``services.listeners``)
 and says which check points at it, what the monitor must return and which
-words its exit reason must hold.  MariaDB's hostile peers live with its
-probe's tests.
+words its exit reason must hold.  A fake MariaDB is reached over TCP
+through a mysql_adaptor.cfg written next to the run (``directory``).
 
     for case in CASES:
         with case.make() as peer:
-            params = case.params(peer)      # OCF_RESKEY_* values, every other check off
+            params = case.params(peer, directory)   # OCF_RESKEY_* values, every other check off
 """
 
+import os
+
 from services.listeners import Greeter, NoAccept, Responder, SilentListener, Streamer
+from services.mysqlwire import error, frame, handshake
 
 HUGE = 1 << 20          # a line of 1 MiB
 HTTP_END = b"\r\n\r\n"  # the end of our request's head
@@ -30,7 +33,7 @@ class Case:
         self.rc = rc                # the monitor's exit code
         self.words = words          # in the exit reason (rc != 0) or None
 
-    def params(self, peer):
+    def params(self, peer, directory):
         """stack-health parameters: this check on ``peer``, every other check off."""
         values = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
                   "redis_address": "", "milter_address": "", "critical": self.check}
@@ -38,6 +41,12 @@ class Case:
             values["imap_url"] = "%s://%s" % (self.scheme or "imap", peer.address)
         elif self.check == "admin_api":
             values["admin_api_url"] = "http://%s/api/v1/status" % peer.address
+        elif self.check == "mysql":
+            values["mysql_config"] = os.path.join(directory, "mysql_adaptor.cfg")
+            with open(values["mysql_config"], "w", encoding="ascii") as cfg:
+                cfg.write("mysql_host = 127.0.0.1\nmysql_port = %d\nmysql_username = gromox\n"
+                          "mysql_password = not-used\nmysql_dbname = grommunio\n"
+                          % int(peer.address.rpartition(":")[2]))
         else:
             values[self.check + "_address"] = peer.address
         return values
@@ -119,6 +128,25 @@ CASES = [
     Case("redis-bulk-1.5GB", "redis",
          lambda: Streamer(b"$1500000000\r\n", b"\0" * 65536, wait_for=b"\n"), 1,
          "answered PING with '$1500000000'"),
+    # -- MariaDB: packets of at most 16 KiB, peer texts bounded -----------------------------
+    Case("mysql-announces-16MiB", "mysql",
+         lambda: Streamer(b"\xff\xff\xff\x00", b"\0" * 65536), 1, "announced a 16777215-byte"),
+    Case("mysql-error-1MB", "mysql",
+         lambda: Greeter(frame(error(1045, b"Access denied " + b"A" * HUGE), 0)), 1,
+         "announced a"),
+    Case("mysql-error-16KB", "mysql",
+         lambda: Greeter(frame(error(1040, b"Too many " + b"\x1b[2J\n" * 1800), 0)), 1,
+         "refused the connection: Too many"),
+    Case("mysql-plugin-60KB", "mysql",
+         lambda: Greeter(frame(handshake(), 0) + frame(b"\xfe" + b"p" * 60000 + b"\0", 2)), 1,
+         "announced a"),
+    Case("mysql-plugin-12KB", "mysql",
+         lambda: Greeter(frame(handshake(), 0) + frame(b"\xfe" + b"p" * 12000 + b"\0", 2)), 1,
+         "authenticates with ppp"),
+    Case("mysql-garbage", "mysql", lambda: Streamer(b"", bytes(range(256)) * 256), 1, "announced a"),
+    Case("mysql-trickle", "mysql",
+         lambda: Streamer(b"", frame(handshake(), 0), interval=0.3), 1, "no handshake within"),
+    Case("mysql-silent", "mysql", SilentListener, 1, "no handshake within"),
     # -- milter: a TCP connect; whatever the peer says after it is not read ------------------
     Case("milter-flood", "milter", lambda: Streamer(b"", b"\xff" * 65536), 0, None),
     Case("milter-no-accept", "milter", NoAccept, 1, "no connection within"),

@@ -22,19 +22,13 @@ from grommunio_ocf.probes import ProbeFailure
 from grommunio_ocf.probes import mysql
 from grommunio_ocf.probes.mysql import (ConfigProblem, Connection, error_text, login,
                                         parse_handshake, scramble_native)
+from services.mysqlwire import CAPS, NATIVE, NEW_NONCE, NONCE, VERSION, frame, handshake
 
 PASSWORD = "password"
 # MariaDB: SELECT PASSWORD('password') = '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'
 STORED = bytes.fromhex("2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19")
 USER = "grommunio"
-NONCE = b"k;Z}2l@Wq/0.E5Vb>n#X"          # 20 printable bytes, as MariaDB makes them
-NEW_NONCE = b"7Hy!c$Ue+vN9)r8sG~Tq"
 assert len(NONCE) == len(NEW_NONCE) == 20
-VERSION = b"5.5.5-10.11.6-MariaDB-0+deb12u1"
-NATIVE = b"mysql_native_password"
-# MariaDB 10.11's capability flags (lower and upper 16 bits).
-CAPS = 0xF7FE | 0x81FF << 16
-
 OK_PACKET = b"\x00\x00\x00\x02\x00\x00\x00"
 ACCESS_DENIED = (b"\xff" + struct.pack("<H", 1045) + b"#28000"
                  + b"Access denied for user 'grommunio'@'localhost' (using password: YES)")
@@ -42,10 +36,6 @@ UNKNOWN_DB = b"\xff" + struct.pack("<H", 1049) + b"#42000Unknown database 'gromm
 
 
 # -- packet helpers (the fake server's side) ---------------------------------------
-
-def frame(payload, seq):
-    return struct.pack("<I", len(payload))[:3] + bytes((seq,)) + payload
-
 
 def recv_exact(sock, count):
     data = b""
@@ -61,15 +51,6 @@ def recv_packet(sock):
     header = recv_exact(sock, 4)
     length = header[0] | header[1] << 8 | header[2] << 16
     return header[3], recv_exact(sock, length)
-
-
-def handshake(nonce=NONCE, plugin=NATIVE, caps=CAPS, version=VERSION):
-    """A v10 initial handshake as MariaDB 10.11 sends it."""
-    return (b"\x0a" + version + b"\0" + struct.pack("<I", 4711) + nonce[:8] + b"\0"
-            + struct.pack("<H", caps & 0xFFFF) + bytes((45,)) + struct.pack("<H", 0x0002)
-            + struct.pack("<H", caps >> 16) + bytes((len(nonce) + 1,)) + b"\0" * 6
-            + struct.pack("<I", 0x1D)           # MariaDB's extended capabilities
-            + nonce[8:] + b"\0" + plugin + b"\0")
 
 
 def reference_scramble(password, nonce):
