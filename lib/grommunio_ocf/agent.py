@@ -13,7 +13,7 @@ import sys
 from . import __version__
 from .deadline import Deadline, reserve_for
 from .log import Log, printable, shown
-from .params import Problem, parse, unknown, worst
+from .params import Problem, at_least_one, parse, unknown, worst
 from .status import OCFError, Status
 
 # Action name on the command line -> method name on the agent.
@@ -134,6 +134,9 @@ class Agent:
     default_check_level = 0  # the depth of a monitor without OCF_CHECK_LEVEL
     # False: stop runs even with invalid parameters (it must not depend on them).
     stop_needs_valid_params = True
+    # Groups of parameters of which at least one must be set (e.g. "some check
+    # is enabled"): a rule across parameters, checked for every action.
+    at_least_one = ()
 
     def __init__(self, log=None):
         self.log = log
@@ -238,7 +241,9 @@ def _run(agent_cls, action, words, verbose, environ, stdout, stderr, log):
 def _dispatch(agent, action, op, environ, log):
     try:
         values, problems = parse(agent.params, environ)
+        problems.extend(filter(None, (at_least_one(group, values) for group in agent.at_least_one)))
         problems.extend(agent.derive(values))
+
     except Exception:
         if action != "stop":
             raise

@@ -3,9 +3,13 @@
 ``stack-health`` and ``postfix-maps`` start nothing: "started" is a state
 file (``state.py``), and their value is the monitor, which runs the agent's
 checks in parallel and maps the outcomes to 0 / 190 / 1 (``health.py``).
-A subclass declares its parameters and ``checks()``; the optional
-parameters ``fall``, ``check_timeout`` and ``health_attribute`` are used
-when the subclass declares them.
+A subclass declares its own parameters and ``checks()``.  The parameters
+``CheckAgent`` itself acts on come from here, through ``shared(name)`` in
+the subclass's ``params`` (which may give another default or description):
+``check_timeout`` every check agent must offer, ``fall`` and
+``health_attribute`` are optional.  A missing ``check_timeout``, a shared
+name declared by hand with another type, or a missing ``checks()`` fail at
+class creation, not at a monitor in the night.
 
 * start: record the state, then run the checks until no critical one
   fails (``start_waits``) or once; fail with the reasons otherwise.
@@ -17,12 +21,53 @@ when the subclass declares them.
 import time
 
 from .agent import Agent
-from .health import WARNING, report, run_all, verdict
+from .health import Outcome, report, run_all, verdict
+from .params import INTEGER, SECONDS, STRING, Param, shown
 from .state import StateFile, number
 from .status import OCFError, Status
 
 MIN_ROUND = 0.5  # seconds a start round gets at least (less for tiny budgets)
 COLOURS = {Status.SUCCESS: "green", Status.DEGRADED: "yellow", Status.ERR_GENERIC: "red"}
+
+
+def _attribute_name(name):
+    if name and not all(c.isascii() and (c.isalnum() or c in "#-_.") for c in name):
+        raise ValueError("%s is not an attribute name (letters, digits, '#-_.')" % shown(name))
+    if len(name) > 128:
+        raise ValueError("%s is longer than 128 characters" % shown(name))
+    return name or None
+
+
+# The parameters CheckAgent acts on, with the value an agent that does not
+# offer one of them gets.
+SHARED = {
+    "fall": (Param(
+        "fall", INTEGER, "1", minimum=1,
+        shortdesc="Consecutive failed monitors before the resource fails",
+        longdesc="A critical failure fails the resource only after this many monitors in "
+                 "a row failed; before that the monitor returns OCF_DEGRADED with "
+                 "'failed N of M monitors in a row'. Counted in HA_RSCTMP."), 1),
+    "check_timeout": (Param(
+        "check_timeout", SECONDS, "5",
+        shortdesc="Upper bound for each check, in seconds",
+        longdesc="Each check may take this long; the real bound is the smaller of this "
+                 "and what is left of the operation's timeout. Checks run in parallel, so "
+                 "a monitor takes about as long as its slowest check."), None),
+    "health_attribute": (Param(
+        "health_attribute", STRING, "", validator=_attribute_name,
+        shortdesc="Node attribute for the health colour, e.g. #health-grommunio; empty: off",
+        longdesc="When set, publish green (healthy), yellow (degraded) or red (failed) "
+                 "with attrd_updater on every change, and delete it on stop. With a "
+                 "'#health-' name and the cluster property node-health-strategy (e.g. "
+                 "migrate-on-red), Pacemaker moves resources off a sick node."), None),
+}
+NEEDED = ("check_timeout",)  # no check agent without a bound per check
+
+
+def shared(name, **changes):
+    """CheckAgent's parameter ``name`` for an agent's ``params``; ``changes``:
+    another ``default``, ``shortdesc`` or ``longdesc``."""
+    return SHARED[name][0].replace(**changes)
 
 
 class CheckAgent(Agent):
@@ -31,6 +76,29 @@ class CheckAgent(Agent):
     # Stop must remove the state file even when the parameters became
     # invalid after start: its path does not depend on them.
     stop_needs_valid_params = False
+
+    # Names of the SHARED parameters this agent offers (set at class creation).
+    offers = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = {p.name: p for p in cls.params}
+        for name, (param, _default) in SHARED.items():
+            mine = declared.get(name)
+            if mine is not None and (mine.type, mine.validator) != (param.type, param.validator):
+                raise TypeError("%s: parameter %s is CheckAgent's: declare it with shared(%r)"
+                                % (cls.__name__, name, name))
+        missing = [name for name in NEEDED if name not in declared]
+        if missing:
+            raise TypeError("%s: a check agent needs the parameter %s: add shared(%r) to its "
+                            "params" % (cls.__name__, missing[0], missing[0]))
+        if cls.checks is CheckAgent.checks:
+            raise TypeError("%s: a check agent must define checks()" % cls.__name__)
+        cls.offers = frozenset(name for name in SHARED if name in declared)
+
+    def shared_value(self, values, name):
+        """The agent's value of a SHARED parameter, or the value for agents without it."""
+        return values[name] if name in self.offers else SHARED[name][1]
 
     def checks(self, values, op):
         """The ``health.Check`` list for these parameters (enabled ones only)."""
@@ -44,7 +112,7 @@ class CheckAgent(Agent):
 
     def _evaluate(self, values, op, depth):
         checks = [c for c in self.checks(values, op) if c.level <= depth]
-        outcomes = run_all(checks, op.deadline, getattr(values, "check_timeout", None), self.log)
+        outcomes = run_all(checks, op.deadline, values.check_timeout, self.log)
         critical = self.critical(values)
         if critical is None:
             critical = {c.name for c in checks}
@@ -53,7 +121,7 @@ class CheckAgent(Agent):
 
     def _publish(self, values, op, state, status, force=False):
         """Keep the node-health attribute in step; only calls attrd on a change."""
-        name = getattr(values, "health_attribute", None)
+        name = self.shared_value(values, "health_attribute")
         if not name:
             return
         colour = COLOURS[status]
@@ -95,7 +163,7 @@ class CheckAgent(Agent):
             time.sleep(self.poll_interval)
         report(outcomes, op, critical)
         for outcome in outcomes:  # once per start; monitors only show them with --verbose
-            if outcome.state == WARNING:
+            if outcome.state == Outcome.WARNED:
                 self.log.warning("%s: %s" % (outcome.name, outcome.detail))
         self._publish(values, op, state, status, force=True)
 
@@ -118,7 +186,7 @@ class CheckAgent(Agent):
         report(outcomes, op, critical)
         updated = dict(state)
         fails = number(state, "fails")
-        fall = getattr(values, "fall", None) or 1
+        fall = self.shared_value(values, "fall")
         if status == Status.ERR_GENERIC:
             fails += 1
             if fails < fall:
@@ -134,7 +202,8 @@ class CheckAgent(Agent):
 
     def stop(self, values, op):
         StateFile.of(self.name, op).remove()
-        name = getattr(values, "health_attribute", None)
+        name = self.shared_value(values, "health_attribute")
+
         if name:
             from . import attrd
             error = attrd.clear(name, min(5.0, op.deadline.remaining()))

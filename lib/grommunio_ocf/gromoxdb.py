@@ -3,12 +3,12 @@
 Three steps, each in its own module: gromox's ``mysql_adaptor.cfg``
 (``mysqlcfg``), the socket the client library would pick when the host is
 ``localhost`` (``mycnf``, unless the agent's ``mysql_socket`` names one),
-and the login itself (``probes.mysql``).  The detail says which socket was
+and the login itself (``protocols.mysql``).  The detail says which socket was
 used and why, so ``--verbose`` answers "which server did it ask?".
 """
 
 from . import mysqlcfg
-from .probes import ProbeFailure
+from .protocols import CheckFailed
 
 
 def socket_for(explicit):
@@ -19,22 +19,22 @@ def socket_for(explicit):
     try:
         return mycnf.find_socket()
     except LookupError as exc:
-        raise ProbeFailure("%s (set mysql_socket)" % exc) from None
+        raise CheckFailed("%s (set mysql_socket)" % exc) from None
 
 
 def check(config_path, explicit_socket, deadline):
-    """Detail text when gromox's account logs in; ``ProbeFailure`` otherwise."""
-    from .probes import mysql
+    """Detail text when gromox's account logs in; ``CheckFailed`` otherwise."""
+    from .protocols import mysql
     try:
         config = mysqlcfg.load(config_path)
     except mysqlcfg.ConfigError as exc:
-        raise ProbeFailure(exc.text) from None
+        raise CheckFailed(exc.text) from None
     if config.password_key != "mysql_password":
         from .obfuscated import DecodeError
         try:
             config.password  # noqa: B018 -- decoded here, once, before any connection
         except DecodeError as exc:  # never log in with an empty password instead
-            raise ProbeFailure("%s: %s" % (config_path, exc)) from None
+            raise CheckFailed("%s: %s" % (config_path, exc)) from None
     if config.uses_socket:
 
         path, why = socket_for(explicit_socket)
@@ -43,7 +43,7 @@ def check(config_path, explicit_socket, deadline):
         from .netaddr import Address
         path, why, via = None, None, "via TCP %s" % Address(config.host, config.port)
 
-    detail = mysql.probe(config, path, deadline, why)
+    detail = mysql.check(config, path, deadline, why)
     if config.defaulted:
         detail += "; gromox defaults for %s" % ", ".join(config.defaulted)
     return "%s; %s" % (detail, via)

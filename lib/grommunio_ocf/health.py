@@ -1,35 +1,52 @@
-"""Run an agent's checks in parallel and turn their outcomes into one verdict.
+"""The check contract: what a check is, how it ends, and the verdict over many.
 
-Each ``Check`` is a named probe with a target.  ``run_all`` gives every
-check its own child deadline and a thread, so a monitor takes as long as the
-slowest check, not the sum; a check still running when its deadline is up
-is reported as such and abandoned (its thread is a daemon and its sockets
-have timeouts of their own).  ``verdict`` maps the outcomes to OCF codes:
-a failed critical check fails the resource, anything else that is wrong
-only degrades it, and the reason lists the most important failure first,
-because Pacemaker keeps 128 characters of it.
+A ``Check`` is a name, a target and ``run(deadline)``: it returns a short
+detail text when all is well, or raises one of the three outcomes below
+with the reason.  Every check of every agent keeps this contract -- the
+protocol modules (``protocols/``), the mysql check, postfix-maps' file and
+setting checks -- so that one place, ``verdict``, turns outcomes into OCF
+codes: a failed critical check fails the resource, anything else that is
+wrong only degrades it, a warning changes nothing, and the reason lists the
+most important failure first, because Pacemaker keeps 128 characters of it.
+
+``run_all`` gives every check its own child deadline and a thread, so a
+monitor takes as long as the slowest check, not the sum; a check still
+running when its deadline is up is reported as such and abandoned (its
+thread is a daemon and its sockets have timeouts of their own).
 """
 
 import time
 
-from .probes import ProbeDegraded, ProbeFailure, ProbeWarning
 from .status import Status
 
-# WARNING is healthy with a note (logged once per start, shown by --verbose).
-OK, WARNING, DEGRADED, FAILED = "ok", "warning", "degraded", "FAILED"
 # Grace for a thread to hand over its result after its own deadline passed.
 JOIN_GRACE = 0.05
 
 
+class CheckFailed(Exception):
+    """The check failed; ``str()`` is the reason for the admin."""
+
+
+class CheckDegraded(Exception):
+    """It works, but something needs attention: ``OCF_DEGRADED``."""
+
+
+class CheckWarning(Exception):
+    """It works; a note for the admin that changes no result.
+
+    Logged once per start and shown by ``--verbose``; the monitor succeeds.
+    """
+
+
 class Check:
-    """``probe(deadline)`` returns a detail text or raises a ``Probe*`` exception."""
+    """``run(deadline)`` returns a detail text or raises a ``Check*`` outcome."""
 
-    __slots__ = ("name", "target", "probe", "level")
+    __slots__ = ("name", "target", "run", "level")
 
-    def __init__(self, name, target, probe, level=0):
+    def __init__(self, name, target, run, level=0):
         self.name = name
         self.target = str(target)
-        self.probe = probe
+        self.run = run
         self.level = level
 
     def __repr__(self):
@@ -37,6 +54,10 @@ class Check:
 
 
 class Outcome:
+    """How one check ended; ``state`` is one of the words ``--verbose`` prints."""
+
+    PASSED, WARNED, DEGRADED, FAILED = "ok", "warning", "degraded", "FAILED"
+
     __slots__ = ("name", "target", "state", "detail", "latency")
 
     def __init__(self, name, target, state, detail, latency):
@@ -54,20 +75,19 @@ def run_one(check, deadline, log=None):
     """Run one check in this thread; never raises."""
     started = time.monotonic()
     try:
-        state, detail = OK, check.probe(deadline)
-    except ProbeFailure as exc:
-        state, detail = FAILED, str(exc)
-    except ProbeDegraded as exc:
-        state, detail = DEGRADED, str(exc)
-    except ProbeWarning as exc:
-        state, detail = WARNING, str(exc)
-
+        state, detail = Outcome.PASSED, check.run(deadline)
+    except CheckFailed as exc:
+        state, detail = Outcome.FAILED, str(exc)
+    except CheckDegraded as exc:
+        state, detail = Outcome.DEGRADED, str(exc)
+    except CheckWarning as exc:
+        state, detail = Outcome.WARNED, str(exc)
     except Exception as exc:  # noqa: BLE001 -- a bug in one check must not hide the others
         if log is not None:
             import traceback
             log.debug_lines(traceback.format_exc())
         from .log import printable
-        state, detail = FAILED, "check failed unexpectedly: %s: %s" % (type(exc).__name__,
+        state, detail = Outcome.FAILED, "check failed unexpectedly: %s: %s" % (type(exc).__name__,
                                                                        printable(exc, 200))
     return Outcome(check.name, check.target, state, detail, time.monotonic() - started)
 
@@ -81,7 +101,7 @@ def run_all(checks, deadline, per_check=None, log=None):
     checks = list(checks)
     if not checks:
         return []
-    # A thread even for a lone check: a probe can block where no timeout
+    # A thread even for a lone check: a check can block where no timeout
     # reaches (name resolution), and only an abandoned thread keeps the
     # check's limit then.
     import threading
@@ -101,7 +121,7 @@ def run_all(checks, deadline, per_check=None, log=None):
     for index, check in enumerate(checks):
         outcome = results[index]
         if outcome is None:  # still blocked (e.g. in name resolution)
-            outcome = Outcome(check.name, check.target, FAILED,
+            outcome = Outcome(check.name, check.target, Outcome.FAILED,
                               "no result within %.1fs" % limits[index].total, limits[index].total)
         outcomes.append(outcome)
     return outcomes
@@ -112,22 +132,25 @@ def verdict(outcomes, critical):
 
     ``critical`` is a set of check names whose failure fails the resource.
     """
-    fatal = [o for o in outcomes if o.state == FAILED and o.name in critical]
-    minor = [o for o in outcomes if o.state == FAILED and o.name not in critical]
-    notes = [o for o in outcomes if o.state == DEGRADED]
+    fatal = [o for o in outcomes if o.state == Outcome.FAILED and o.name in critical]
+    minor = [o for o in outcomes if o.state == Outcome.FAILED and o.name not in critical]
+    notes = [o for o in outcomes if o.state == Outcome.DEGRADED]
     if fatal:
         status = Status.ERR_GENERIC
     elif minor or notes:
         status = Status.DEGRADED
     else:
         return Status.SUCCESS, ""
-    return status, "; ".join("%s: %s" % (o.name, o.detail) for o in fatal + minor + notes)
+    # The same cause from several targets (one failing postconf behind every
+    # setting) is said once.
+    reasons = dict.fromkeys("%s: %s" % (o.name, o.detail) for o in fatal + minor + notes)
+    return status, "; ".join(reasons)
 
 
 def report(outcomes, op, critical=()):
     """Human mode: one line per check (``--verbose`` or a TTY)."""
     for o in outcomes:
         result = o.state
-        if o.state == FAILED and o.name not in critical:
+        if o.state == Outcome.FAILED and o.name not in critical:
             result = "failed"  # lower case: degrades, does not fail the resource
         op.report(o.name, o.target, result, o.detail, o.latency)

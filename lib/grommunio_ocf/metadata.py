@@ -46,7 +46,7 @@ def build(agent):
     for param in agent.params:
         node = ET.SubElement(params, "parameter", name=param.name,
                              unique=_flag(param.unique), required=_flag(param.required))
-        _descriptions(node, param.longdesc, param.shortdesc)
+        _descriptions(node, param.described(), param.shortdesc)
         content = ET.SubElement(node, "content", type=param.type.xml_type)
         if param.default is not None:
             content.set("default", param.default)

@@ -324,7 +324,7 @@ def flag_bits(words):
     return bits
 
 
-def bind(source, target, flags=()):
+def bind_mount(source, target, flags=()):
     """Bind ``source`` onto ``target``; then apply per-mount ``flags``.
 
     The kernel ignores flags on the bind call itself, so they need a second,

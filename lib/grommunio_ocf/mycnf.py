@@ -21,6 +21,9 @@ value`` (quotes stripped, backslash escapes), ``#`` and ``;`` comments, and
 ``-``/``_`` alike in option names.
 """
 
+import os
+import stat
+
 OPTION_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf")
 GROUPS = frozenset(("client", "client-server", "client-mariadb"))
 DEFAULT_SOCKETS = ("/run/mysqld/mysqld.sock", "/run/mysql/mysql.sock", "/var/lib/mysql/mysql.sock")
@@ -61,8 +64,6 @@ def _unquote(value):
 
 def _read_text(path):
     """The text of a regular file, or ``None`` (missing, unreadable, a FIFO, huge)."""
-    import os
-    import stat
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -118,7 +119,6 @@ def _parse(path, found, read, seen, depth):
 
 
 def _cnf_files(directory):
-    import os
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -140,7 +140,6 @@ def find_socket(files=OPTION_FILES, defaults=DEFAULT_SOCKETS, exists=None):
     ``LookupError`` (its text says where it looked) when the option files
     name none and no default exists.
     """
-    import os
     exists = exists or os.path.exists
     options, seen = client_options(files)
     setting = options.get("socket")

@@ -28,6 +28,9 @@ Nothing here ever puts the password into a message: errors name the file
 and the key, never a value.
 """
 
+import os
+import stat
+
 from .status import Status
 
 # gromox's defaults for the keys this check uses.
@@ -137,8 +140,6 @@ def c_strtoull(text):
 
 def read(path):
     """The file's bytes; ``ConfigError`` when it cannot be read as a file."""
-    import os
-    import stat
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:

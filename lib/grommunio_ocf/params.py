@@ -7,6 +7,8 @@ parameter's type, applies the default and runs the validator, collecting
 should not have to find the next one by another failed start.
 """
 
+import os
+
 from .paths import NAME_MAX, PATH_MAX, absolute_path, path_limits, shown  # noqa: F401 (re-exported)
 from .status import Status
 
@@ -62,12 +64,6 @@ def _integer(text):
     return int(digits, 10)
 
 
-def _port(text):
-    port = _integer(text)
-    if not 1 <= port <= 65535:
-        raise ValueError("%d is not a port (1-65535)" % port)
-    return port
-
 
 def _seconds(text):
     # Pacemaker's own duration forms for the common cases: 5, 2.5, 5s, 500ms.
@@ -96,7 +92,6 @@ def split_list(text):
 STRING = ParamType("string", "string", _string)
 BOOLEAN = ParamType("boolean", "boolean", _boolean)
 INTEGER = ParamType("integer", "integer", _integer)
-PORT = ParamType("port", "integer", _port)
 PATH = ParamType("path", "string", absolute_path)
 LIST = ParamType("list", "string", split_list)
 SECONDS = ParamType("seconds", "string", _seconds)
@@ -108,23 +103,39 @@ class Param:
     ``default`` is given as text, exactly as an admin would type it in
     ``crm configure``: the metadata shows that text and parsing it goes through
     the same conversion as a configured value, so the two cannot disagree.
-    ``validator`` gets the converted value and returns it (possibly
-    normalised) or raises ``ValueError`` with a message that does not repeat
-    the parameter's name.  ``error_status`` is the exit code a bad value
-    earns: ``ERR_CONFIGURED`` (the default) says the configuration is wrong
-    on every node.  ``reloadable`` is kept in the spec for agents that
-    implement ``reload``; it is not rendered, because ra-api-1.dtd (which
-    ocf-tester validates against) has no such attribute.
+
+    The rules a value must keep are data, checked in this order with one
+    wording for every agent:
+
+    * ``nonempty``: the value may not be empty (a default is not enough: an
+      admin can still set ``""``);
+    * ``choices``: the words allowed -- for a ``LIST`` every item must be
+      one of them; the metadata's longdesc lists them;
+    * ``minimum``: the smallest number allowed (``INTEGER``, ``SECONDS``);
+    * ``validator``: what no data can say, given the converted value; it
+      returns it (possibly normalised) or raises ``ValueError`` with a
+      message that does not repeat the parameter's name.
+
+    ``error_status`` is the exit code a bad value earns: ``ERR_CONFIGURED``
+    (the default) says the configuration is wrong on every node.
+    ``reloadable`` is kept in the spec for agents that implement ``reload``;
+    it is not rendered, because ra-api-1.dtd (which ocf-tester validates
+    against) has no such attribute.
     """
 
     __slots__ = ("name", "type", "default", "required", "unique", "reloadable",
-                 "shortdesc", "longdesc", "validator", "error_status")
+                 "shortdesc", "longdesc", "validator", "error_status", "nonempty", "choices",
+                 "minimum")
 
     def __init__(self, name, type=STRING, default=None, *, shortdesc, longdesc=None,
-                 required=False, unique=False, reloadable=False, validator=None,
-                 error_status=Status.ERR_CONFIGURED):
+                 required=False, unique=False, reloadable=False, nonempty=False, choices=None,
+                 minimum=None, validator=None, error_status=Status.ERR_CONFIGURED):
         if required and default is not None:
             raise TypeError("parameter %s: a required parameter has no default" % name)
+        if minimum is not None and type not in (INTEGER, SECONDS):
+            raise TypeError("parameter %s: minimum is for numbers" % name)
+        if choices is not None and type not in (STRING, LIST):
+            raise TypeError("parameter %s: choices are for strings and lists" % name)
         self.name = name
         self.type = type
         self.default = default
@@ -133,18 +144,49 @@ class Param:
         self.reloadable = reloadable
         self.shortdesc = shortdesc
         self.longdesc = longdesc or shortdesc
+        self.nonempty = nonempty
+        self.choices = tuple(choices) if choices is not None else None
+        self.minimum = minimum
         self.validator = validator
         self.error_status = Status(error_status)
 
     def __repr__(self):
         return "Param(%r, %s)" % (self.name, self.type.name)
 
+    def replace(self, **changes):
+        """A copy with some attributes changed (``default="10"``, ``longdesc=...``)."""
+        fields = {name: getattr(self, name) for name in self.__slots__ if name not in ("name", "type")}
+        fields.update(changes)
+        return Param(self.name, self.type, **fields)
+
     def convert(self, text):
+
         """Text -> value, raising ``ValueError`` with the reason."""
         value = self.type.convert(text)
+        if self.nonempty and (value is None or value == "" or value == ()):
+            raise ValueError("must not be empty")
+        if self.choices is not None and value is not None:
+            words = value if self.type is LIST else (value,) if value else ()
+            unknown = [w for w in words if w not in self.choices]
+            if unknown:
+                raise ValueError("unknown %s (choose from %s)" % (
+                    ", ".join(shown(w, 20) for w in unknown[:5]), ", ".join(self.choices)))
+        if self.minimum is not None and value is not None and value < self.minimum:
+            raise ValueError("%s is less than %s" % (_number(value), _number(self.minimum)))
         if self.validator is not None:
             value = self.validator(value)
         return value
+
+    def described(self):
+        """The longdesc as the metadata shows it: the text, then the choices."""
+        if self.choices is None:
+            return self.longdesc
+        return "%s %s: %s." % (self.longdesc.rstrip(), "Any of" if self.type is LIST else "One of",
+                               ", ".join(self.choices))
+
+
+def _number(value):
+    return "%g" % value if isinstance(value, float) else str(value)
 
 
 class Problem:
@@ -214,7 +256,6 @@ def parse(params, environ):
 
 def _utf8(text):
     """The bytes behind ``text`` (as the environment gave them) are UTF-8."""
-    import os
     try:
         os.fsencode(text).decode("utf-8")
     except UnicodeError:
@@ -223,11 +264,20 @@ def _utf8(text):
 
 
 def _bytes_shown(text):
-    from .log import shown as quoted  # escapes each undecodable byte as \xNN
-    return quoted(text, 40)
+    from . import log  # log.shown escapes each undecodable byte as \xNN
+    return log.shown(text, 40)
+
+
+def at_least_one(names, values):
+    """A ``Problem`` unless one of the parameters ``names`` is set (not empty, not invalid)."""
+    if any(values[name] not in (None, "", ()) for name in names):
+        return None
+    return Problem(Status.ERR_CONFIGURED, "at least one of %s must be set (each is empty or "
+                   "invalid)" % ", ".join(names))
 
 
 # OCF_RESKEY_* names Pacemaker itself passes to every action.
+
 _PACEMAKER_KEYS = ("CRM_meta_", "crm_feature_set", "OCF_CHECK_LEVEL")
 
 

@@ -67,13 +67,13 @@ STACK_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_o
                  "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
                  "grommunio_ocf.state", "grommunio_ocf.mysqlcfg", "grommunio_ocf.gromoxdb",
                  "threading",
-                 "grommunio_ocf.probes.imap", "grommunio_ocf.probes.http",
-                 "grommunio_ocf.probes.mysql", "grommunio_ocf.probes.smtp",
-                 "grommunio_ocf.probes.redis", "grommunio_ocf.probes.tcp")
+                 "grommunio_ocf.protocols.imap", "grommunio_ocf.protocols.http",
+                 "grommunio_ocf.protocols.mysql", "grommunio_ocf.protocols.smtp",
+                 "grommunio_ocf.protocols.redis", "grommunio_ocf.protocols.tcp")
 POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
                    "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                   "grommunio_ocf.state", "grommunio_ocf.probes", "grommunio_ocf.postfix",
-                   "threading", "grommunio_ocf.probes.tcp", "pwd", "grp", "stat")
+                   "grommunio_ocf.state", "grommunio_ocf.protocols", "grommunio_ocf.postfix",
+                   "threading", "grommunio_ocf.protocols.tcp", "pwd", "grp", "stat")
 
 # One line of ``monitor --verbose``: name target result latency detail.
 VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|warning|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")

@@ -394,7 +394,7 @@ def test_check_level_20_write_probe(scratch, agent):
         assert agent(AGENT, "monitor", p).rc == 0
         r = agent(AGENT, "monitor", p, env={"OCF_CHECK_LEVEL": "20"})
         assert r.rc == 1, r
-        assert s.grodata in r.reason and "write probe" in r.reason
+        assert s.grodata in r.reason and "write test failed" in r.reason
     finally:
         sh("mount", "-o", "remount,rw", s.grodata)
     assert sorted(os.listdir(s.grodata)) == ["a"]

@@ -465,7 +465,8 @@ def test_health_attribute_without_attrd_only_warns(health, adminapi):
     ("lmtp_address", "host name:24", "is not a host name or address"),
     ("redis_address", "127.0.0.1:65536", "port 65536 is out of range"),
     ("milter_address", "localhost", "the port is missing (HOST:PORT)"),
-    ("critical", "imap,pop3", "critical: unknown check pop3"),
+    ("critical", "imap,pop3", "critical: unknown 'pop3' (choose from imap, admin_api, mysql, "
+                              "lmtp, redis, milter)"),
     ("fall", "0", "fall: 0 is less than 1"),
     ("fall", "-2", "fall: -2 is less than 1"),
     ("fall", "two", "fall: 'two' is not an integer"),
@@ -487,7 +488,8 @@ def test_bad_input_is_a_configuration_error(health, param, value, expected, acti
 def test_every_check_off_is_a_configuration_error(health):
     result = health("validate-all")
     assert result.rc == 6
-    assert result.reason == "no check is enabled (every address is empty or invalid)"
+    assert result.reason == ("at least one of imap_url, admin_api_url, mysql_config, lmtp_address, "
+                             "redis_address, milter_address must be set (each is empty or invalid)")
 
 
 def test_stop_with_bad_input_still_clears_the_state(health, adminapi, tmp_path):

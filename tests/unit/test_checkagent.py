@@ -12,10 +12,9 @@ import pytest
 
 from grommunio_ocf import attrd
 from grommunio_ocf.agent import Action, run
-from grommunio_ocf.checkagent import CheckAgent
-from grommunio_ocf.health import Check
-from grommunio_ocf.params import INTEGER, STRING, Param
-from grommunio_ocf.probes import ProbeDegraded, ProbeFailure
+from grommunio_ocf.checkagent import CheckAgent, shared
+from grommunio_ocf.health import Check, CheckDegraded, CheckFailed
+from grommunio_ocf.params import SECONDS, STRING, Param
 from grommunio_ocf.state import StateFile, state_path
 from grommunio_ocf.status import Status
 
@@ -35,27 +34,24 @@ class Script:
         if isinstance(plan, list):
             plan = plan.pop(0) if len(plan) > 1 else plan[0]
         if plan == "fail":
-            raise ProbeFailure("%s is down" % name)
+            raise CheckFailed("%s is down" % name)
         if plan == "degraded":
-            raise ProbeDegraded("%s is slow" % name)
+            raise CheckDegraded("%s is slow" % name)
         return "%s fine" % name
 
 
 class Watcher(CheckAgent):
     name = "watcher"
     shortdesc = longdesc = "watches two services"
-    params = (
-        Param("fall", INTEGER, "1", shortdesc="fall"),
-        Param("health_attribute", STRING, "", shortdesc="attribute"),
-    )
+    params = (shared("fall"), shared("check_timeout", default="10"), shared("health_attribute"))
     actions = (Action("start", 10), Action("stop", 10), Action("monitor", 10, interval=10))
     poll_interval = 0.05
     script = None
 
     def checks(self, values, op):
-        return [Check(name, "target-" + name, self._probe(name)) for name in ("core", "extra")]
+        return [Check(name, "target-" + name, self._run(name)) for name in ("core", "extra")]
 
-    def _probe(self, name):
+    def _run(self, name):
         return lambda deadline: type(self).script.outcome(name)
 
     def critical(self, values):
@@ -97,6 +93,53 @@ def call(tmp_path, script, attr):
 @pytest.fixture
 def state(tmp_path):
     return StateFile(state_path(str(tmp_path), "watcher", "x"))
+
+
+# -- the shared parameters, declared and checked at class creation ----------------------------
+
+def _declare(params, **body):
+    body.setdefault("checks", lambda self, values, op: [])
+    return type("Declared", (CheckAgent,), dict(body, name="declared", params=params))
+
+
+def test_shared_parameters_are_offered_by_declaration():
+    agent = _declare((shared("check_timeout", default="10"),))
+    assert agent.offers == {"check_timeout"}
+    assert agent.params[0].default == "10" and agent.params[0].type is SECONDS
+    assert Watcher.offers == {"fall", "check_timeout", "health_attribute"}
+
+
+def test_an_agent_without_fall_or_attribute_gets_the_neutral_values():
+    agent = _declare((shared("check_timeout"),))
+    values = type("V", (), {"check_timeout": 5.0})()
+    assert agent().shared_value(values, "fall") == 1
+    assert agent().shared_value(values, "health_attribute") is None
+
+
+def test_check_timeout_is_needed():
+    with pytest.raises(TypeError, match=r"needs the parameter check_timeout: add "
+                                        r"shared\('check_timeout'\)"):
+        _declare((shared("fall"),))
+
+
+def test_a_shared_name_declared_by_hand_with_another_type_is_refused():
+    with pytest.raises(TypeError, match=r"parameter fall is CheckAgent's: declare it with "
+                                        r"shared\('fall'\)"):
+        _declare((shared("check_timeout"), Param("fall", STRING, "1", shortdesc="x")))
+
+
+def test_checks_must_be_defined():
+    with pytest.raises(TypeError, match=r"must define checks\(\)"):
+        type("NoChecks", (CheckAgent,), dict(name="x", params=(shared("check_timeout"),)))
+
+
+def test_shared_keeps_its_rules():
+    fall = shared("fall")
+    assert fall.minimum == 1
+    with pytest.raises(ValueError, match="0 is less than 1"):
+        fall.convert("0")
+    with pytest.raises(ValueError, match="not an attribute name"):
+        shared("health_attribute").convert("a b")
 
 
 # -- state.py -------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import pytest
 
 from grommunio_ocf import gromoxdb, mycnf
 from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.probes import ProbeFailure, mysql
+from grommunio_ocf.health import CheckFailed
+from grommunio_ocf.protocols import mysql
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def cfg(tmp_path):
 @pytest.fixture
 def login(mocker):
     """The protocol is tested elsewhere: record where it would have connected."""
-    return mocker.patch.object(mysql, "probe", return_value="10.11.6-MariaDB; logged in")
+    return mocker.patch.object(mysql, "check", return_value="10.11.6-MariaDB; logged in")
 
 
 def test_explicit_socket_wins(cfg, login, mocker):
@@ -48,13 +49,13 @@ def test_tcp_needs_no_socket(cfg, login, mocker):
 
 def test_no_socket_found(cfg, login, mocker):
     mocker.patch.object(mycnf, "find_socket", side_effect=LookupError("no MariaDB socket: nothing"))
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         gromoxdb.check(cfg(""), None, Deadline(1))
     assert str(info.value) == "no MariaDB socket: nothing (set mysql_socket)"
     assert not login.called
 
 
 def test_unreadable_file_is_a_check_failure(tmp_path, login):
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         gromoxdb.check(str(tmp_path / "missing.cfg"), "/x.sock", Deadline(1))
     assert str(info.value) == "%s does not exist" % (tmp_path / "missing.cfg")

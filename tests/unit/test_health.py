@@ -8,10 +8,11 @@ import pytest
 
 from grommunio_ocf.agent import Operation
 from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.health import (DEGRADED, FAILED, OK, Check, Outcome, report, run_all, run_one,
-                                  verdict)
-from grommunio_ocf.probes import ProbeDegraded, ProbeFailure
+from grommunio_ocf.health import (Check, CheckDegraded, CheckFailed, CheckWarning, Outcome, report,
+                                  run_all, run_one, verdict)
 from grommunio_ocf.status import Status
+
+OK, WARNED, DEGRADED, FAILED = Outcome.PASSED, Outcome.WARNED, Outcome.DEGRADED, Outcome.FAILED
 
 
 def returns(detail):
@@ -19,9 +20,9 @@ def returns(detail):
 
 
 def raises(exc):
-    def probe(deadline):
+    def run(deadline):
         raise exc
-    return probe
+    return run
 
 
 def sleeps(seconds, detail="slept"):
@@ -40,27 +41,28 @@ def release():
 
 
 def blocks(event):
-    def probe(deadline):
+    def run(deadline):
         event.wait(5.0)
         return "too late"
-    return probe
+    return run
 
 
 # -- run_one / run_all: outcome mapping ---------------------------------------------------
 
-@pytest.mark.parametrize("probe,state,detail", [
+@pytest.mark.parametrize("run,state,detail", [
     (returns("'220 ready'"), OK, "'220 ready'"),
-    (raises(ProbeFailure("connection refused by [::1]:24")), FAILED,
+    (raises(CheckFailed("connection refused by [::1]:24")), FAILED,
      "connection refused by [::1]:24"),
-    (raises(ProbeDegraded("certificate expires in 3 days")), DEGRADED,
+    (raises(CheckDegraded("certificate expires in 3 days")), DEGRADED,
      "certificate expires in 3 days"),
+    (raises(CheckWarning("world-readable")), WARNED, "world-readable"),
     (raises(RuntimeError("boom")), FAILED, "check failed unexpectedly: RuntimeError: boom"),
     (raises(KeyError("x")), FAILED, "check failed unexpectedly: KeyError: 'x'"),
 ])
-def test_outcome_mapping(probe, state, detail):
-    for outcomes in ([run_one(Check("c", "t", probe), Deadline(1.0))],
-                     run_all([Check("c", "t", probe)], Deadline(1.0)),
-                     run_all([Check("c", "t", probe), Check("other", "t", returns("x"))],
+def test_outcome_mapping(run, state, detail):
+    for outcomes in ([run_one(Check("c", "t", run), Deadline(1.0))],
+                     run_all([Check("c", "t", run)], Deadline(1.0)),
+                     run_all([Check("c", "t", run), Check("other", "t", returns("x"))],
                              Deadline(1.0))[:1]):
         outcome = outcomes[0]
         assert (outcome.name, outcome.target, outcome.state, outcome.detail) == (
@@ -78,7 +80,7 @@ def test_unexpected_exception_logs_the_traceback(mocker):
 
 def test_probe_failure_is_not_logged_as_a_traceback(mocker):
     log = mocker.Mock()
-    run_one(Check("c", "t", raises(ProbeFailure("down"))), Deadline(1.0), log)
+    run_one(Check("c", "t", raises(CheckFailed("down"))), Deadline(1.0), log)
     log.debug_lines.assert_not_called()
 
 
@@ -239,3 +241,11 @@ def test_report_default_critical_is_none():
     op = operation(True)
     report([Outcome("imap", "t", FAILED, "x", 0.0)], op)
     assert op.stdout.getvalue().split()[2] == "failed"
+
+
+def test_the_same_cause_from_several_targets_is_said_once():
+    outcomes = [Outcome("setting", "a", FAILED, "postconf: fatal", 0),
+                Outcome("setting", "b", FAILED, "postconf: fatal", 0),
+                Outcome("cf", "c", FAILED, "postconf: fatal", 0)]
+    assert verdict(outcomes, {"setting", "cf"}) == (
+        Status.ERR_GENERIC, "setting: postconf: fatal; cf: postconf: fatal")

@@ -17,7 +17,7 @@ from lxml import etree
 
 from grommunio_ocf import metadata
 from grommunio_ocf.agent import Action, Agent
-from grommunio_ocf.params import BOOLEAN, INTEGER, LIST, PATH, PORT, STRING, Param
+from grommunio_ocf.params import BOOLEAN, INTEGER, LIST, PATH, STRING, Param
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENTS_DIR = os.path.join(TOP, "agents")
@@ -182,7 +182,7 @@ class SmallAgent(Agent):
     longdesc = "  A small agent for the metadata tests.  "
     params = (
         Param("ip", STRING, shortdesc="Address", required=True, unique=True),
-        Param("port", PORT, "8080", shortdesc="Port", longdesc="The TCP port."),
+        Param("port", INTEGER, "8080", shortdesc="Port", longdesc="The TCP port."),
         Param("flag", BOOLEAN, "false", shortdesc="A flag"),
         Param("count", INTEGER, "3", shortdesc="A count"),
         Param("dir", PATH, "/srv", shortdesc="A directory"),

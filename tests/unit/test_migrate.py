@@ -524,7 +524,7 @@ def test_the_tool_loads_no_agent_module():
         % os.path.join(TOP, "lib")
     loaded = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], check=True,
                             capture_output=True, text=True).stdout.split()
-    assert loaded == ["grommunio_ocf", "grommunio_ocf.binds", "grommunio_ocf.migrate",
+    assert loaded == ["grommunio_ocf", "grommunio_ocf.bindplan", "grommunio_ocf.migrate",
                       "grommunio_ocf.migrate.cib", "grommunio_ocf.migrate.command",
                       "grommunio_ocf.migrate.convert", "grommunio_ocf.migrate.crmconf",
                       "grommunio_ocf.migrate.pcs", "grommunio_ocf.paths"]

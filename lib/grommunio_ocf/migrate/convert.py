@@ -24,8 +24,8 @@ other is dropped, since they are one resource now.
 import posixpath
 import re
 
-from ..binds import DEFAULT_TARGET_DIR
-from ..binds import parse as parse_binds
+from .. import bindplan
+from ..bindplan import DEFAULT_TARGET_DIR
 from ..paths import absolute_path, is_under
 from .crmconf import INERT, REFERRING, Group, Primitive, duration_ms, mentions, references, rewrite
 
@@ -150,7 +150,7 @@ def _convert_binds(conv, mounted, override, warn):
         name = source[len(grodata) + 1:]
         bare = "/" not in name and target == DEFAULT_TARGET_DIR + "/" + name
         items.append(name if bare else "%s:%s" % (source, target))
-    errors = parse_binds(items, grodata)[1]
+    errors = bindplan.parse(items, grodata)[1]
     if errors:
         raise ValueError("; ".join(errors))
     conv.params.update(grodata=grodata, binds=" ".join(items))

@@ -1,4 +1,4 @@
-"""grommunio_ocf.probes.mysql: the client protocol's minimum, against a scripted fake server.
+"""grommunio_ocf.protocols.mysql: the client protocol's minimum, against a scripted fake server.
 
 The fake server runs in a thread on a socketpair (``login``) or on a
 listening socket on 127.0.0.1 / a Unix socket in tmp_path (``probe``).  It
@@ -18,9 +18,9 @@ import pytest
 
 from grommunio_ocf.deadline import Deadline
 from grommunio_ocf.mysqlcfg import MysqlConfig
-from grommunio_ocf.probes import ProbeFailure
-from grommunio_ocf.probes import mysql
-from grommunio_ocf.probes.mysql import (ConfigProblem, Connection, error_text, login,
+from grommunio_ocf.health import CheckFailed
+from grommunio_ocf.protocols import mysql
+from grommunio_ocf.protocols.mysql import (ConfigProblem, Connection, error_text, login,
                                         parse_handshake, scramble_native)
 from services.mysqlwire import CAPS, NATIVE, NEW_NONCE, NONCE, VERSION, frame, handshake
 
@@ -184,7 +184,7 @@ def test_parse_handshake_41_without_second_part():
 def test_err_packet_as_first_packet():
     packet = (b"\xff" + struct.pack("<H", 1130)
               + b"Host '10.0.0.9' is not allowed to connect to this MariaDB server")
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         parse_handshake(packet, "db:3306")
     assert str(info.value) == ("db:3306 refused the connection: Host '10.0.0.9' is not allowed "
                                "to connect to this MariaDB server (error 1130)")
@@ -192,7 +192,7 @@ def test_err_packet_as_first_packet():
 
 def test_too_many_connections_before_handshake():
     packet = b"\xff" + struct.pack("<H", 1040) + b"#08004Too many connections"
-    with pytest.raises(ProbeFailure, match=r"refused the connection: Too many connections \(error 1040\)$"):
+    with pytest.raises(CheckFailed, match=r"refused the connection: Too many connections \(error 1040\)$"):
         parse_handshake(packet, "db")
 
 
@@ -202,7 +202,7 @@ def test_too_many_connections_before_handshake():
     (b"", "b''"),
 ])
 def test_non_v10_handshake(packet, shown):
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         parse_handshake(packet, "db:3306")
     assert str(info.value) == ("db:3306 is not a MariaDB/MySQL server (handshake version %s)"
                                % shown.replace("\\\\", "\\"))
@@ -212,7 +212,7 @@ def test_non_v10_handshake(packet, shown):
                                     1 + len(VERSION) + 1 + 4 + 9 + 2 + 1,
                                     1 + len(VERSION) + 1 + 4 + 9 + 2 + 3 + 2])
 def test_truncated_handshake_is_malformed(length):
-    with pytest.raises(ProbeFailure, match=r"^db:3306 sent a malformed handshake$"):
+    with pytest.raises(CheckFailed, match=r"^db:3306 sent a malformed handshake$"):
         parse_handshake(handshake()[:length], "db:3306")
 
 
@@ -220,12 +220,12 @@ def test_truncated_handshake_is_malformed(length):
 def test_handshake_cut_inside_second_nonce_part_is_malformed(cut):
     packet = handshake()
     start = len(packet) - len(NATIVE) - 1 - 1 - 12   # where nonce part 2 begins
-    with pytest.raises(ProbeFailure, match="malformed"):
+    with pytest.raises(CheckFailed, match="malformed"):
         parse_handshake(packet[:start + cut], "db")
 
 
 def test_pre_41_server():
-    with pytest.raises(ProbeFailure, match=r"^db speaks a pre-4.1 protocol$"):
+    with pytest.raises(CheckFailed, match=r"^db speaks a pre-4.1 protocol$"):
         parse_handshake(handshake(caps=CAPS & ~mysql.CLIENT_PROTOCOL_41), "db")
 
 
@@ -245,7 +245,7 @@ def test_error_text(packet, text):
 
 @pytest.mark.parametrize("packet", [b"\xff", b"\xff\x15"])
 def test_short_err_packet_is_a_probe_failure(packet):
-    with pytest.raises(ProbeFailure):
+    with pytest.raises(CheckFailed):
         parse_handshake(packet, "db")
 
 
@@ -289,7 +289,7 @@ def test_login_access_denied(paired):
         sock.sendall(frame(ACCESS_DENIED, 2))
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, "Wr0ngPassw0rd")
     peer.finish()
     assert str(info.value) == ("Access denied for user 'grommunio'@'localhost' "
@@ -333,7 +333,7 @@ def test_auth_switch_to_unsupported_plugin_is_a_config_problem(paired, switch, p
     conn.sock.close()
     peer.finish()
     text = str(info.value)
-    assert isinstance(info.value, ProbeFailure)
+    assert isinstance(info.value, CheckFailed)
     assert text == ("user 'grommunio' authenticates with %s, which this check does not speak: "
                     "use mysql_native_password for it" % plugin)
     assert PASSWORD + "-Secret" not in text
@@ -347,7 +347,7 @@ def test_unexpected_packet_during_login(paired):
         wait_for_close(sock)
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure, match=r"^db:3306 sent an unexpected packet during the login$"):
+    with pytest.raises(CheckFailed, match=r"^db:3306 sent an unexpected packet during the login$"):
         login(conn, USER, PASSWORD)
     conn.sock.close()
     peer.finish()
@@ -363,7 +363,7 @@ def test_endless_auth_switching_stops(paired):
         wait_for_close(sock)
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure, match=r"^db:3306 kept asking for authentication$"):
+    with pytest.raises(CheckFailed, match=r"^db:3306 kept asking for authentication$"):
         login(conn, USER, PASSWORD)
     conn.sock.close()
     peer.finish()
@@ -372,7 +372,7 @@ def test_endless_auth_switching_stops(paired):
 def test_no_handshake_within_deadline(paired):
     conn, peer = paired(lambda sock, seen: wait_for_close(sock), seconds=0.2)
     started = time.monotonic()
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, PASSWORD)
     took = time.monotonic() - started
     conn.sock.close()
@@ -386,7 +386,7 @@ def test_closed_during_handshake(paired):
         sock.sendall(frame(handshake(), 0)[:10])
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure, match=r"^db:3306 closed the connection during the handshake$"):
+    with pytest.raises(CheckFailed, match=r"^db:3306 closed the connection during the handshake$"):
         login(conn, USER, PASSWORD)
     peer.finish()
 
@@ -397,7 +397,7 @@ def test_closed_during_login_answer(paired):
         recv_packet(sock)
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure, match=r"closed the connection during the answer to the login"):
+    with pytest.raises(CheckFailed, match=r"closed the connection during the answer to the login"):
         login(conn, USER, PASSWORD)
     peer.finish()
 
@@ -454,7 +454,7 @@ def tcp_config(port, password=PASSWORD, database="grommunio"):
 
 def test_probe_over_tcp(tcp_server):
     peer, port = tcp_server(full_session())
-    detail = mysql.probe(tcp_config(port), "/nonexistent.sock", Deadline(0.5))
+    detail = mysql.check(tcp_config(port), "/nonexistent.sock", Deadline(0.5))
     seen = peer.finish()
     assert detail == ("%s; logged in as 'grommunio', database 'grommunio' selected, ping OK"
                       % VERSION.decode())
@@ -463,8 +463,8 @@ def test_probe_over_tcp(tcp_server):
 
 def test_probe_unknown_database(tcp_server):
     peer, port = tcp_server(full_session(answer_init_db=UNKNOWN_DB))
-    with pytest.raises(ProbeFailure) as info:
-        mysql.probe(tcp_config(port), "/nonexistent.sock", Deadline(0.5))
+    with pytest.raises(CheckFailed) as info:
+        mysql.check(tcp_config(port), "/nonexistent.sock", Deadline(0.5))
     peer.finish()
     assert str(info.value) == "Unknown database 'grommunio' (error 1049)"
     assert PASSWORD not in str(info.value)
@@ -472,8 +472,8 @@ def test_probe_unknown_database(tcp_server):
 
 def test_probe_wrong_password(tcp_server):
     peer, port = tcp_server(full_session())
-    with pytest.raises(ProbeFailure) as info:
-        mysql.probe(tcp_config(port, password="N0tThePassword"), "/x.sock", Deadline(0.5))
+    with pytest.raises(CheckFailed) as info:
+        mysql.check(tcp_config(port, password="N0tThePassword"), "/x.sock", Deadline(0.5))
     peer.finish()
     assert "Access denied for user 'grommunio'" in str(info.value)
     assert "N0tThePassword" not in str(info.value)
@@ -481,16 +481,16 @@ def test_probe_wrong_password(tcp_server):
 
 def test_probe_unexpected_answer_to_use(tcp_server):
     peer, port = tcp_server(full_session(answer_init_db=b"\xfe\x00\x00"))
-    with pytest.raises(ProbeFailure, match=r"answered USE with an unexpected packet$"):
-        mysql.probe(tcp_config(port), "/x.sock", Deadline(0.5))
+    with pytest.raises(CheckFailed, match=r"answered USE with an unexpected packet$"):
+        mysql.check(tcp_config(port), "/x.sock", Deadline(0.5))
     peer.finish()
 
 
 def test_probe_no_handshake_over_tcp(tcp_server):
     peer, port = tcp_server(lambda sock, seen: wait_for_close(sock))
     started = time.monotonic()
-    with pytest.raises(ProbeFailure) as info:
-        mysql.probe(tcp_config(port), "/x.sock", Deadline(0.2))
+    with pytest.raises(CheckFailed) as info:
+        mysql.check(tcp_config(port), "/x.sock", Deadline(0.2))
     assert time.monotonic() - started < 0.6
     peer.finish()
     assert str(info.value) == "no handshake within 0.2s from 127.0.0.1:%d" % port
@@ -501,8 +501,8 @@ def test_probe_refused_over_tcp():
     holder.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
     port = holder.getsockname()[1]
     try:
-        with pytest.raises(ProbeFailure, match=r"^connection refused by 127.0.0.1:%d$" % port):
-            mysql.probe(tcp_config(port), "/x.sock", Deadline(0.5))
+        with pytest.raises(CheckFailed, match=r"^connection refused by 127.0.0.1:%d$" % port):
+            mysql.check(tcp_config(port), "/x.sock", Deadline(0.5))
     finally:
         holder.close()
 
@@ -518,15 +518,15 @@ def test_probe_over_unix_socket(tmp_path):
     listener.bind(path)
     listener.listen(1)
     peer = Peer(full_session(), listener=listener)
-    detail = mysql.probe(socket_config(), path, Deadline(0.5))
+    detail = mysql.check(socket_config(), path, Deadline(0.5))
     assert peer.finish()["commands"][0] == (0, b"\x02grommunio")
     assert detail.endswith("ping OK")
 
 
 def test_probe_without_unix_socket(tmp_path):
     path = str(tmp_path / "none.sock")
-    with pytest.raises(ProbeFailure) as info:
-        mysql.probe(socket_config(), path, Deadline(0.5))
+    with pytest.raises(CheckFailed) as info:
+        mysql.check(socket_config(), path, Deadline(0.5))
     assert str(info.value) == "no MariaDB socket at %s (server down?)" % path
 
 
@@ -535,8 +535,8 @@ def test_probe_unix_socket_refused(tmp_path):
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(path)  # the file exists, nobody listens: a crashed server's leftover
     stale.close()
-    with pytest.raises(ProbeFailure) as info:
-        mysql.probe(socket_config(), path, Deadline(0.5))
+    with pytest.raises(CheckFailed) as info:
+        mysql.check(socket_config(), path, Deadline(0.5))
     assert str(info.value) == "connection refused on %s (server down?)" % path
 
 
@@ -548,7 +548,7 @@ def test_a_huge_announced_packet_is_refused_unread(paired):
         wait_for_close(sock)
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, PASSWORD)
     conn.sock.close()
     peer.finish()
@@ -565,7 +565,7 @@ def test_a_long_error_message_is_bounded(paired):
         sock.sendall(frame(b"\xff" + struct.pack("<H", 1045) + b"#28000" + message, seq + 1))
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, PASSWORD)
     peer.finish()
     text = str(info.value)
@@ -599,7 +599,7 @@ def test_control_characters_from_the_peer_do_not_reach_the_message(paired):
                            seq + 1))
 
     conn, peer = paired(script)
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, PASSWORD)
     peer.finish()
     assert "\n" not in str(info.value) and "\r" not in str(info.value)
@@ -613,7 +613,7 @@ def test_a_trickling_peer_is_cut_off_at_the_deadline(paired):
 
     conn, peer = paired(script, seconds=0.3)
     started = time.monotonic()
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         login(conn, USER, PASSWORD)
     took = time.monotonic() - started
     conn.sock.close()

@@ -9,6 +9,22 @@ from .paths import absolute_path, is_under, path_limits, shown
 DEFAULT_TARGET_DIR = "/var/lib"
 
 
+def bind_options(words):
+    """The ``options`` parameter (known flags already): none may contradict another."""
+    from .mounts import contradictions
+    clash = contradictions(words)
+    if clash:
+        raise ValueError(clash)
+    return words
+
+
+def grodata_path(path):
+    """The ``grodata`` parameter (already an absolute path): anything but ``/``."""
+    if path == "/":
+        raise ValueError("must not be /")
+    return path
+
+
 class Bind:
     """One ``source`` directory under grodata bound onto ``target``."""
 

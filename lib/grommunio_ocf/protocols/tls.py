@@ -1,9 +1,10 @@
-"""TLS for the probes: a client context and a handshake inside the deadline."""
+"""TLS for the protocol checks: a client context and a handshake inside the deadline."""
 
 import socket
 import ssl
 
-from . import ProbeFailure, budget_text
+from ..health import CheckFailed
+from . import budget_text
 
 
 def context(verify):
@@ -23,17 +24,17 @@ def context(verify):
 
 
 def failure(exc, address, deadline):
-    """A TLS-layer exception as a ``ProbeFailure`` for ``address``."""
+    """A TLS-layer exception as a ``CheckFailed`` for ``address``."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return ProbeFailure("TLS certificate of %s not accepted: %s (tls_verify=true)"
+        return CheckFailed("TLS certificate of %s not accepted: %s (tls_verify=true)"
                             % (address, exc.verify_message or exc.reason))
     if isinstance(exc, socket.timeout):
-        return ProbeFailure("no TLS handshake within %s with %s" % (budget_text(deadline), address))
-    return ProbeFailure("TLS handshake with %s failed: %s" % (address, getattr(exc, "strerror", None) or exc))
+        return CheckFailed("no TLS handshake within %s with %s" % (budget_text(deadline), address))
+    return CheckFailed("TLS handshake with %s failed: %s" % (address, getattr(exc, "strerror", None) or exc))
 
 
 def wrap(ctx, sock, address, deadline):
-    """``sock`` after a TLS handshake, or ``ProbeFailure`` (and ``sock`` closed).
+    """``sock`` after a TLS handshake, or ``CheckFailed`` (and ``sock`` closed).
 
     The socket's timeout bounds the whole handshake (CPython keeps one
     deadline across its reads), so it is set to what is left of ours: a

@@ -16,7 +16,8 @@ import hashlib
 import socket
 import struct
 
-from . import ProbeFailure, budget_text, connect, seconds
+from ..health import CheckFailed
+from . import budget_text, connect, seconds
 
 NATIVE = "mysql_native_password"
 
@@ -43,7 +44,7 @@ COM_PING = 0x0E
 OK, EOF_OR_SWITCH, ERR = 0x00, 0xFE, 0xFF
 
 
-class ConfigProblem(ProbeFailure):
+class ConfigProblem(CheckFailed):
     """The account cannot be checked by this client (an unsupported plugin)."""
 
 
@@ -67,7 +68,7 @@ class Connection:
         self.seq = 0
 
     def _late(self, what):
-        return ProbeFailure("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
+        return CheckFailed("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
 
     def _recv_exact(self, count, what):
         data = b""
@@ -81,9 +82,9 @@ class Connection:
             except socket.timeout:
                 raise self._late(what) from None
             except OSError as exc:
-                raise ProbeFailure("%s: %s" % (self.peer, exc.strerror or exc)) from None
+                raise CheckFailed("%s: %s" % (self.peer, exc.strerror or exc)) from None
             if not chunk:
-                raise ProbeFailure("%s closed the connection during the %s" % (self.peer, what))
+                raise CheckFailed("%s closed the connection during the %s" % (self.peer, what))
             data += chunk
         return data
 
@@ -91,7 +92,7 @@ class Connection:
         header = self._recv_exact(4, what)
         length = header[0] | header[1] << 8 | header[2] << 16
         if length > READ_LIMIT:
-            raise ProbeFailure("%s announced a %d-byte packet as the %s (more than %d): "
+            raise CheckFailed("%s announced a %d-byte packet as the %s (more than %d): "
                                "not a MariaDB server?" % (self.peer, length, what, READ_LIMIT))
         self.seq = (header[3] + 1) & 0xFF
         return self._recv_exact(length, what)
@@ -102,7 +103,7 @@ class Connection:
             self.sock.settimeout(seconds(self.deadline))
             self.sock.sendall(header + payload)
         except OSError as exc:
-            raise ProbeFailure("%s: %s" % (self.peer, exc.strerror or exc)) from None
+            raise CheckFailed("%s: %s" % (self.peer, exc.strerror or exc)) from None
         self.seq = (self.seq + 1) & 0xFF
 
     def command(self, code, argument=b""):
@@ -140,9 +141,9 @@ def _nul_string(data, start):
 def parse_handshake(packet, peer):
     """``(server_version, nonce, plugin)`` of an initial handshake packet."""
     if packet[:1] == bytes((ERR,)):
-        raise ProbeFailure("%s refused the connection: %s" % (peer, error_text(packet)))
+        raise CheckFailed("%s refused the connection: %s" % (peer, error_text(packet)))
     if packet[:1] != b"\x0a":
-        raise ProbeFailure("%s is not a MariaDB/MySQL server (handshake version %r)"
+        raise CheckFailed("%s is not a MariaDB/MySQL server (handshake version %r)"
                            % (peer, packet[:1]))
     try:
         version, pos = _nul_string(packet, 1)
@@ -167,9 +168,9 @@ def parse_handshake(packet, peer):
             if capabilities & CLIENT_PLUGIN_AUTH and pos < len(packet):
                 plugin = packet[pos:].split(b"\0", 1)[0]
     except (IndexError, ValueError, struct.error):
-        raise ProbeFailure("%s sent a malformed handshake" % peer) from None
+        raise CheckFailed("%s sent a malformed handshake" % peer) from None
     if not capabilities & CLIENT_PROTOCOL_41:
-        raise ProbeFailure("%s speaks a pre-4.1 protocol" % peer)
+        raise CheckFailed("%s speaks a pre-4.1 protocol" % peer)
     return _bounded(version), nonce, _bounded(plugin)
 
 
@@ -194,30 +195,30 @@ def login(conn, user, password):
         if kind == bytes((OK,)):
             return version
         if kind == bytes((ERR,)):
-            raise ProbeFailure(error_text(packet))
+            raise CheckFailed(error_text(packet))
         if kind == bytes((EOF_OR_SWITCH,)):
             if len(packet) == 1:  # an old-style request for the pre-4.1 hash
                 raise _unsupported("mysql_old_password", user)
             try:
                 plugin, pos = _nul_string(packet, 1)
             except ValueError:
-                raise ProbeFailure("%s sent a malformed auth switch request" % conn.peer) from None
+                raise CheckFailed("%s sent a malformed auth switch request" % conn.peer) from None
             plugin = _bounded(plugin)
             if plugin != NATIVE:
                 raise _unsupported(plugin, user)
             conn.write(scramble_native(password, packet[pos:].rstrip(b"\0")))
             continue
-        raise ProbeFailure("%s sent an unexpected packet during the login" % conn.peer)
-    raise ProbeFailure("%s kept asking for authentication" % conn.peer)
+        raise CheckFailed("%s sent an unexpected packet during the login" % conn.peer)
+    raise CheckFailed("%s kept asking for authentication" % conn.peer)
 
 
 def _simple_command(conn, code, argument, what):
     conn.command(code, argument)
     packet = conn.read("answer to " + what)
     if packet[:1] == bytes((ERR,)):
-        raise ProbeFailure(error_text(packet))
+        raise CheckFailed(error_text(packet))
     if packet[:1] != bytes((OK,)):
-        raise ProbeFailure("%s answered %s with an unexpected packet" % (conn.peer, what))
+        raise CheckFailed("%s answered %s with an unexpected packet" % (conn.peer, what))
 
 
 def open_socket(config, socket_path, deadline, why=None):
@@ -235,21 +236,21 @@ def open_socket(config, socket_path, deadline, why=None):
         sock.connect(socket_path)
     except FileNotFoundError:
         sock.close()
-        raise ProbeFailure("no MariaDB socket at %s (%sserver down?)"
+        raise CheckFailed("no MariaDB socket at %s (%sserver down?)"
                            % (socket_path, why + "; " if why else "")) from None
     except ConnectionRefusedError:
         sock.close()
-        raise ProbeFailure("connection refused on %s (server down?)" % socket_path) from None
+        raise CheckFailed("connection refused on %s (server down?)" % socket_path) from None
     except socket.timeout:
         sock.close()
-        raise ProbeFailure("no connection within %s on %s" % (budget_text(deadline), socket_path)) from None
+        raise CheckFailed("no connection within %s on %s" % (budget_text(deadline), socket_path)) from None
     except OSError as exc:
         sock.close()
-        raise ProbeFailure("cannot connect to %s: %s" % (socket_path, exc.strerror or exc)) from None
+        raise CheckFailed("cannot connect to %s: %s" % (socket_path, exc.strerror or exc)) from None
     return sock, socket_path
 
 
-def probe(config, socket_path, deadline, why=None):
+def check(config, socket_path, deadline, why=None):
     """Log in as gromox does, select its database and ping."""
     sock, peer = open_socket(config, socket_path, deadline, why)
     conn = Connection(sock, peer, deadline)
@@ -260,7 +261,7 @@ def probe(config, socket_path, deadline, why=None):
         _simple_command(conn, COM_PING, b"", "PING")
         try:
             conn.command(COM_QUIT)  # polite: no "Aborted connection" in the server log
-        except ProbeFailure:
+        except CheckFailed:
             pass
     finally:
         sock.close()

@@ -3,6 +3,6 @@
 from . import connect
 
 
-def probe(address, deadline):
+def check(address, deadline):
     connect(address, deadline).close()
     return "accepts connections"

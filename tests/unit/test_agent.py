@@ -6,7 +6,7 @@ import pytest
 
 from grommunio_ocf import agent as agent_mod
 from grommunio_ocf.agent import Action, Agent, Operation, run
-from grommunio_ocf.params import BOOLEAN, INTEGER, PORT, STRING, Param, Problem
+from grommunio_ocf.params import BOOLEAN, INTEGER, STRING, Param, Problem
 from grommunio_ocf.status import OCFError, Status
 
 from conftest import Result
@@ -30,7 +30,7 @@ class Recorder(Agent):
     name = "recorder"
     shortdesc = longdesc = "records"
     params = (
-        Param("port", PORT, "80", shortdesc="port"),
+        Param("port", INTEGER, "80", minimum=1, shortdesc="port"),
         Param("flag", BOOLEAN, "false", shortdesc="flag"),
         Param("ip", STRING, shortdesc="ip", required=True),
     )
@@ -172,7 +172,7 @@ def test_invalid_params_fail_every_action_but_stop(action):
 
 
 def test_stop_with_invalid_params_is_0():
-    result = call(Recorder, "stop", params={"port": "70000", "flag": "perhaps"})
+    result = call(Recorder, "stop", params={"port": "0", "flag": "perhaps"})
     assert result.rc == Status.SUCCESS
     assert result.reason is None
     assert "WARNING: recorder(r1): stop with invalid parameters" in result.stderr
@@ -438,7 +438,7 @@ class Reporter(Minimal):
     def monitor(self, v, op):
         type(self).seen = op.verbose
         op.report("bind", "/var/lib/x", "ok", "from /grodata/x", latency=0.0015)
-        op.report("probe", "/grodata", "ok")
+        op.report("write", "/grodata", "ok")
         return 0
 
 
@@ -450,7 +450,7 @@ def test_verbose_turns_on_report(flag):
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert lines[0].split() == ["bind", "/var/lib/x", "ok", "1.5ms", "from", "/grodata/x"]
-    assert lines[1].split() == ["probe", "/grodata", "ok"]
+    assert lines[1].split() == ["write", "/grodata", "ok"]
 
 
 def test_verbose_flag_may_come_first():
@@ -518,12 +518,12 @@ def test_derive_adds_values():
 def test_derive_problems_are_combined_with_param_problems_in_one_reason():
     class Both(Checks):
         name = "both"
-        params = Checks.params + (Param("c", PORT, "1", shortdesc="c"),)
+        params = Checks.params + (Param("c", INTEGER, "1", minimum=1, shortdesc="c"),)
 
     result = call(Both, "start", params={"a": "5", "c": "0"})
     assert result.rc == 6
     assert len(result.reasons) == 1
-    assert result.reason == ("c: 0 is not a port (1-65535); a must not exceed b; "
+    assert result.reason == ("c: 0 is less than 1; a must not exceed b; "
                              "b must be at least a")
     assert Both.checked is None   # check() does not run on top of parameter problems
 

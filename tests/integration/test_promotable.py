@@ -8,6 +8,8 @@ import pytest
 
 from conftest import run_agent
 
+pytestmark = [pytest.mark.integration]
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENT_REL = "tests/support/agents/promotable-dummy"
 AGENT = os.path.join(TOP, AGENT_REL)

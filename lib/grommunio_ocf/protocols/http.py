@@ -20,7 +20,8 @@ memory, time or a ``RecursionError``.
 
 import socket
 
-from . import ProbeFailure, budget_text, connect, quote, seconds
+from ..health import CheckFailed
+from . import budget_text, connect, quote, seconds
 
 HEAD_LIMIT = 8192
 BODY_LIMIT = 16384
@@ -28,7 +29,7 @@ JSON_DEPTH = 32
 STATUS_LINE_LIMIT = 512
 
 
-def probe(url, deadline, verify=False):
+def check(url, deadline, verify=False):
     sock = connect(url.address, deadline)
     if url.scheme == "https":
         from . import tls
@@ -42,9 +43,9 @@ def probe(url, deadline, verify=False):
         sock.sendall(request.encode("ascii"))
         status, reason, body = Response(sock, deadline, url).read()
     except socket.timeout:
-        raise ProbeFailure("no answer within %s from %s" % (budget_text(deadline), url)) from None
+        raise CheckFailed("no answer within %s from %s" % (budget_text(deadline), url)) from None
     except OSError as exc:
-        raise ProbeFailure("%s: %s" % (url, exc.strerror or exc)) from None
+        raise CheckFailed("%s: %s" % (url, exc.strerror or exc)) from None
     finally:
         sock.close()
     return judge(url, status, reason, body)
@@ -85,7 +86,7 @@ class Response:
             return status, reason, b""
         length, chunked = _framing(lines[1:], self.url)
         if chunked:
-            raise ProbeFailure("%s answered an HTTP/1.0 request with chunked encoding" % self.url)
+            raise CheckFailed("%s answered an HTTP/1.0 request with chunked encoding" % self.url)
         want = BODY_LIMIT + 1 if length is None else length
         if length is not None and length > BODY_LIMIT:
             raise _too_big(self.url, "announced %d bytes of body" % length)
@@ -105,22 +106,22 @@ class Response:
                     return end + len(blank)
             if len(self.data) >= 5 and not self.data.startswith(b"HTTP/"):
                 # Not a web server (a mail daemon on the port?): do not wait for it to close.
-                raise ProbeFailure("%s answered without HTTP: %s" % (
+                raise CheckFailed("%s answered without HTTP: %s" % (
                     self.url, quote(self.data[:200].split(b"\n", 1)[0].decode("latin-1"), 40)))
             if len(self.data) > HEAD_LIMIT:
                 raise _too_big(self.url, "sent more than %d bytes of status line and headers"
                                % HEAD_LIMIT)
             if not self._more(HEAD_LIMIT + 4 - len(self.data)):
                 if not self.data:
-                    raise ProbeFailure("%s closed the connection without an answer" % self.url)
+                    raise CheckFailed("%s closed the connection without an answer" % self.url)
                 if self.data.startswith(b"HTTP/"):
-                    raise ProbeFailure("%s closed the connection within the headers" % self.url)
-                raise ProbeFailure("%s answered without HTTP: %s" % (
+                    raise CheckFailed("%s closed the connection within the headers" % self.url)
+                raise CheckFailed("%s answered without HTTP: %s" % (
                     self.url, quote(self.data[:200].decode("latin-1"), 40)))
 
 
 def _too_big(url, what):
-    return ProbeFailure("%s %s: a status answer is small (limits: %d bytes of headers, "
+    return CheckFailed("%s %s: a status answer is small (limits: %d bytes of headers, "
                         "%d of body)" % (url, what, HEAD_LIMIT, BODY_LIMIT))
 
 
@@ -133,7 +134,7 @@ def parse_status_line(line, url):
             len(version) == 8 and version.startswith("HTTP/") and version[5] in "0123456789"
             and version[6] == "." and version[7] in "0123456789"
             and len(code) == 3 and all(c in "0123456789" for c in code)):
-        raise ProbeFailure("%s answered with a malformed status line: %s" % (url, quote(line, 40)))
+        raise CheckFailed("%s answered with a malformed status line: %s" % (url, quote(line, 40)))
     from ..log import printable
     return int(code), printable(reason, 60)
 
@@ -146,7 +147,7 @@ def _framing(header_lines, url):
         name, value = name.strip().lower(), value.strip()
         if name == "content-length":
             if not (value.isascii() and value.isdigit() and len(value) <= 12):
-                raise ProbeFailure("%s sent a malformed Content-Length: %s" % (url, quote(value, 20)))
+                raise CheckFailed("%s sent a malformed Content-Length: %s" % (url, quote(value, 20)))
             length = int(value)
         elif name == "transfer-encoding" and "chunked" in value.lower():
             chunked = True
@@ -184,29 +185,29 @@ def json_depth(text, limit=JSON_DEPTH):
 
 def judge(url, status, reason, body):
     if status != 200:
-        raise ProbeFailure("%s answered HTTP %d %s" % (url, status, reason))
+        raise CheckFailed("%s answered HTTP %d %s" % (url, status, reason))
     import json
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
     if text is not None and not json_depth(text):
-        raise ProbeFailure("%s answered 200 with JSON nested deeper than %d levels"
+        raise CheckFailed("%s answered 200 with JSON nested deeper than %d levels"
                            % (url, JSON_DEPTH))
     try:
         if text is None:
             raise ValueError("not UTF-8")
         document = json.loads(text)
     except ValueError:
-        raise ProbeFailure("%s answered 200 without JSON: %s" % (
+        raise CheckFailed("%s answered 200 without JSON: %s" % (
             url, quote(body.decode("utf-8", "replace"), 40))) from None
     if not isinstance(document, dict):
-        raise ProbeFailure("%s answered 200 with JSON that is no object" % url)
+        raise CheckFailed("%s answered 200 with JSON that is no object" % url)
     database = document.get("database")
     if database is None:
         return "HTTP 200; database state unknown (no 'database' field)"
     if database is not True:
         shown = json.dumps(database)
-        raise ProbeFailure("admin-api reports its database is down (%s: database=%s)"
+        raise CheckFailed("admin-api reports its database is down (%s: database=%s)"
                            % (url, shown if len(shown) <= 40 else shown[:37] + "..."))
     return "HTTP 200; database up"

@@ -13,13 +13,14 @@ cut off.  Plain ``imap://`` imports neither ``imaplib`` nor ``ssl``.
 
 import socket
 
-from . import LineReader, ProbeFailure, connect, quote
+from ..health import CheckFailed
+from . import LineReader, connect, quote
 
 MAX_LINES = 32     # untagged lines an answer may bring before its tagged one
 LOGOUT_WAIT = 0.2  # seconds to read the answer to LOGOUT (a clean end in the server's log)
 
 
-def probe(url, deadline, verify=False):
+def check(url, deadline, verify=False):
     address = url.address
     sock = connect(address, deadline)
     try:
@@ -29,7 +30,7 @@ def probe(url, deadline, verify=False):
         reader = LineReader(sock, deadline, address)
         greeting = reader.line("greeting")
         if not greeting.upper().startswith(("* OK", "* PREAUTH")):
-            raise ProbeFailure("%s greeted with %s" % (address, quote(greeting)))
+            raise CheckFailed("%s greeted with %s" % (address, quote(greeting)))
         if url.scheme == "imap+starttls":
             sock = _starttls(sock, reader, greeting, url, deadline, verify)
             reader = LineReader(sock, deadline, address)
@@ -44,7 +45,7 @@ def _send(sock, reader, line, what):
         sock.settimeout(max(0.001, reader.deadline.remaining()))
         sock.sendall(line)
     except OSError as exc:
-        raise ProbeFailure("%s: %s while sending %s" % (reader.peer, exc.strerror or exc, what)) \
+        raise CheckFailed("%s: %s while sending %s" % (reader.peer, exc.strerror or exc, what)) \
             from None
 
 
@@ -58,9 +59,9 @@ def _command(sock, reader, tag, command):
         if line.startswith(tag + " "):
             return untagged, line
         if line.upper().startswith("* BYE"):
-            raise ProbeFailure("%s answered %s with %s" % (reader.peer, command, quote(line)))
+            raise CheckFailed("%s answered %s with %s" % (reader.peer, command, quote(line)))
         untagged.append(line)
-    raise ProbeFailure("%s sent more than %d lines without answering %s"
+    raise CheckFailed("%s sent more than %d lines without answering %s"
                        % (reader.peer, MAX_LINES, command))
 
 
@@ -79,19 +80,19 @@ def _starttls(sock, reader, greeting, url, deadline, verify):
     if capabilities is None:
         untagged, answer = _command(sock, reader, "g1", "CAPABILITY")
         if answer[3:5].upper() != "OK":
-            raise ProbeFailure("%s answered CAPABILITY with %s" % (address, quote(answer)))
+            raise CheckFailed("%s answered CAPABILITY with %s" % (address, quote(answer)))
         capabilities = [word for line in untagged if line.upper().startswith("* CAPABILITY ")
                         for word in line[13:].upper().split()]
     if "STARTTLS" not in capabilities:
         listed = " ".join(capabilities)
-        raise ProbeFailure("%s does not offer STARTTLS (capabilities: %s)"
+        raise CheckFailed("%s does not offer STARTTLS (capabilities: %s)"
                            % (address, listed if len(listed) <= 120 else listed[:117] + "..."))
     _, answer = _command(sock, reader, "g2", "STARTTLS")
     if answer[3:5].upper() != "OK":
-        raise ProbeFailure("%s refused STARTTLS: %s" % (address, quote(answer)))
+        raise CheckFailed("%s refused STARTTLS: %s" % (address, quote(answer)))
     if reader.buffer:
         # Plain text after the OK would be read as if it came through TLS.
-        raise ProbeFailure("%s sent data after accepting STARTTLS" % address)
+        raise CheckFailed("%s sent data after accepting STARTTLS" % address)
     from . import tls
     return tls.wrap(tls.context(verify), sock, address, deadline)
 
@@ -101,7 +102,7 @@ def _logout(sock, reader, deadline):
     reader.deadline = deadline.child(LOGOUT_WAIT)
     try:
         _command(sock, reader, "g3", "LOGOUT")
-    except (ProbeFailure, OSError, socket.timeout):
+    except (CheckFailed, OSError, socket.timeout):
         pass
     except Exception:  # noqa: BLE001 -- e.g. an ssl error on a TLS connection
         pass

@@ -1,15 +1,16 @@
 """SMTP/LMTP greeting: a ``220`` line proves the daemon serves sessions."""
 
-from . import ProbeFailure, connect, quote, read_line
+from ..health import CheckFailed
+from . import connect, quote, read_line
 
 
-def probe(address, deadline):
+def check(address, deadline):
     sock = connect(address, deadline)
     try:
         line = read_line(sock, deadline, "greeting", address)
         if not line.startswith("220"):
             # 421 (too busy, shutting down) and 554 (no service) are the usual ones.
-            raise ProbeFailure("%s greeted with %s, not 220" % (address, quote(line)))
+            raise CheckFailed("%s greeted with %s, not 220" % (address, quote(line)))
         try:
             sock.sendall(b"QUIT\r\n")  # polite: no "lost connection" line in its log
         except OSError:

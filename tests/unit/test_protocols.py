@@ -1,8 +1,8 @@
-"""grommunio_ocf.probes: the shared helpers and the SMTP, Redis, TCP and HTTP probes.
+"""grommunio_ocf.protocols: the shared helpers and the SMTP, Redis, TCP and HTTP checks.
 
 Every probe talks to a tiny scripted server thread on 127.0.0.1 (port 0);
 time limits are small ``Deadline`` objects, so silence costs fractions of a
-second.  MariaDB has its own file (test_mysql_protocol.py).
+second.  MariaDB has its own file (test_protocols_mysql.py).
 """
 
 import http.server
@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from grommunio_ocf import probes
+from grommunio_ocf import protocols
 from grommunio_ocf.deadline import Deadline
 from grommunio_ocf.netaddr import Address, parse_url
-from grommunio_ocf.probes import (ProbeDegraded, ProbeFailure, budget_text, connect, quote,
-                                  read_line, seconds)
-from grommunio_ocf.probes import http as http_probe
-from grommunio_ocf.probes import redis, smtp, tcp
+from grommunio_ocf.health import CheckDegraded, CheckFailed
+from grommunio_ocf.protocols import budget_text, connect, quote, read_line, seconds
+from grommunio_ocf.protocols import http as http_check
+from grommunio_ocf.protocols import redis, smtp, tcp
 
 HTTP = {"http": 80, "https": 443}
 
@@ -113,7 +113,7 @@ def hang_up(sock, seen):
 
 
 def fail_text(call):
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         call()
     return str(info.value)
 
@@ -122,7 +122,7 @@ def fail_text(call):
 
 def test_seconds_left_and_out_of_time():
     assert 0.0 < seconds(Deadline(1.0)) <= 1.0
-    with pytest.raises(ProbeFailure, match="^out of time$"):
+    with pytest.raises(CheckFailed, match="^out of time$"):
         seconds(Deadline(0.0))
 
 
@@ -147,8 +147,8 @@ def test_quote_custom_limit():
 
 
 def test_probe_exceptions_are_distinct():
-    assert not issubclass(ProbeDegraded, ProbeFailure)
-    assert not issubclass(ProbeFailure, ProbeDegraded)
+    assert not issubclass(CheckDegraded, CheckFailed)
+    assert not issubclass(CheckFailed, CheckDegraded)
 
 
 @pytest.mark.parametrize("exc,message", [
@@ -161,17 +161,17 @@ def test_probe_exceptions_are_distinct():
 def test_connect_errors(mocker, exc, message):
     info = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 1))
     if isinstance(exc, socket.gaierror):
-        mocker.patch.object(probes.socket, "getaddrinfo", side_effect=exc)
+        mocker.patch.object(protocols.socket, "getaddrinfo", side_effect=exc)
     else:
-        mocker.patch.object(probes.socket, "getaddrinfo", return_value=[info])
-        mocker.patch.object(probes, "_connect_one", side_effect=exc)
+        mocker.patch.object(protocols.socket, "getaddrinfo", return_value=[info])
+        mocker.patch.object(protocols, "_connect_one", side_effect=exc)
     assert fail_text(lambda: connect(Address("db", 1), Deadline(0.5))) == message
 
 
 def test_connect_resolves_ascii_bytes_and_shares_the_deadline(mocker):
     infos = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 1, 0, 0)),
              (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 1))]
-    resolve = mocker.patch.object(probes.socket, "getaddrinfo", return_value=infos)
+    resolve = mocker.patch.object(protocols.socket, "getaddrinfo", return_value=infos)
     clock = [0.0]
     timeouts = []
 
@@ -179,7 +179,7 @@ def test_connect_resolves_ascii_bytes_and_shares_the_deadline(mocker):
         timeouts.append(timeout)
         clock[0] += 0.3            # each attempt uses up time
         raise socket.timeout("timed out")
-    mocker.patch.object(probes, "_connect_one", side_effect=one)
+    mocker.patch.object(protocols, "_connect_one", side_effect=one)
     deadline = Deadline(0.5, clock=lambda: clock[0])
     assert fail_text(lambda: connect(Address("db", 1), deadline)) == "no connection within 0.5s to db:1"
     assert resolve.call_args[0][:2] == (b"db", 1)      # bytes: the idna codec never runs
@@ -250,14 +250,14 @@ def test_read_line_endless_line(pair):
 
 def test_smtp_220_is_healthy_and_says_quit(server):
     srv = server(greet(b"220 mail.example.org LMTP gromox-delivery-queue ready\r\n"))
-    detail = smtp.probe(srv.address, Deadline(0.5))
+    detail = smtp.check(srv.address, Deadline(0.5))
     assert detail == "'220 mail.example.org LMTP gromox-delivery-queue ready'"
     assert srv.finish()["got"] == b"QUIT\r\n"
 
 
 def test_smtp_multiline_greeting_first_line_counts(server):
     srv = server(greet(b"220-mail.example.org\r\n220 ready\r\n"))
-    assert smtp.probe(srv.address, Deadline(0.5)) == "'220-mail.example.org'"
+    assert smtp.check(srv.address, Deadline(0.5)) == "'220-mail.example.org'"
     srv.finish()
 
 
@@ -268,7 +268,7 @@ def test_smtp_multiline_greeting_first_line_counts(server):
 ])
 def test_smtp_other_greeting_fails_quoting_it(server, line, shown):
     srv = server(greet(line))
-    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.5)))
+    text = fail_text(lambda: smtp.check(srv.address, Deadline(0.5)))
     assert text == "%s greeted with %s, not 220" % (srv.address, shown)
     srv.finish()
 
@@ -276,7 +276,7 @@ def test_smtp_other_greeting_fails_quoting_it(server, line, shown):
 def test_smtp_silence(server):
     srv = server(silent)
     started = time.monotonic()
-    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.2)))
+    text = fail_text(lambda: smtp.check(srv.address, Deadline(0.2)))
     assert time.monotonic() - started < 0.6
     assert text == "no greeting within 0.2s from %s" % srv.address
     srv.finish()
@@ -284,13 +284,13 @@ def test_smtp_silence(server):
 
 def test_smtp_closed_without_greeting(server):
     srv = server(hang_up)
-    text = fail_text(lambda: smtp.probe(srv.address, Deadline(0.5)))
+    text = fail_text(lambda: smtp.check(srv.address, Deadline(0.5)))
     assert text == "%s closed the connection before the greeting" % srv.address
     srv.finish()
 
 
 def test_smtp_refused(refused_address):
-    text = fail_text(lambda: smtp.probe(refused_address, Deadline(0.5)))
+    text = fail_text(lambda: smtp.check(refused_address, Deadline(0.5)))
     assert text == "connection refused by %s" % refused_address
 
 
@@ -312,7 +312,7 @@ def test_smtp_over_ipv6_loopback():
     thread.start()
     try:
         address = Address("::1", listener.getsockname()[1])
-        assert smtp.probe(address, Deadline(0.5)) == "'220 v6 ready'"
+        assert smtp.check(address, Deadline(0.5)) == "'220 v6 ready'"
     finally:
         thread.join(2.0)
         listener.close()
@@ -345,13 +345,13 @@ def pong(answer):
 
 def test_redis_pong(server):
     srv = server(pong(b"+PONG\r\n"))
-    assert redis.probe(srv.address, Deadline(0.5)) == "+PONG"
+    assert redis.check(srv.address, Deadline(0.5)) == "+PONG"
     assert srv.finish()["command"] == b"PING\r\n"
 
 
 def test_redis_noauth(server):
     srv = server(pong(b"-NOAUTH Authentication required.\r\n"))
-    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    text = fail_text(lambda: redis.check(srv.address, Deadline(0.5)))
     assert text == ("%s requires a password (PING answered NOAUTH); the check does not log in"
                     % srv.address)
     srv.finish()
@@ -367,28 +367,28 @@ def test_redis_noauth(server):
 ])
 def test_redis_other_answer(server, answer, shown):
     srv = server(pong(answer))
-    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    text = fail_text(lambda: redis.check(srv.address, Deadline(0.5)))
     assert text == "%s answered PING with %s" % (srv.address, shown)
     srv.finish()
 
 
 def test_redis_silence(server):
     srv = server(silent)
-    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.2)))
+    text = fail_text(lambda: redis.check(srv.address, Deadline(0.2)))
     assert text == "no answer to PING within 0.2s from %s" % srv.address
     assert srv.finish()["got"] == b"PING\r\n"
 
 
 def test_redis_hang_up(server):
     srv = server(hang_up)
-    text = fail_text(lambda: redis.probe(srv.address, Deadline(0.5)))
+    text = fail_text(lambda: redis.check(srv.address, Deadline(0.5)))
     assert text.startswith(str(srv.address))
     assert "answer to PING" in text or "while sending PING" in text
     srv.finish()
 
 
 def test_redis_refused(refused_address):
-    text = fail_text(lambda: redis.probe(refused_address, Deadline(0.5)))
+    text = fail_text(lambda: redis.check(refused_address, Deadline(0.5)))
     assert text == "connection refused by %s" % refused_address
 
 
@@ -396,12 +396,12 @@ def test_redis_refused(refused_address):
 
 def test_tcp_accepts(server):
     srv = server(silent)
-    assert tcp.probe(srv.address, Deadline(0.5)) == "accepts connections"
+    assert tcp.check(srv.address, Deadline(0.5)) == "accepts connections"
     assert srv.finish()["got"] == b""   # connected, said nothing, closed
 
 
 def test_tcp_refused(refused_address):
-    text = fail_text(lambda: tcp.probe(refused_address, Deadline(0.5)))
+    text = fail_text(lambda: tcp.check(refused_address, Deadline(0.5)))
     assert text == "connection refused by %s" % refused_address
 
 
@@ -420,7 +420,7 @@ PREFIX = "http://localhost:8080/api/v1/status"
     (b'{"database": true}\n', "HTTP 200; database up"),
 ])
 def test_judge_healthy(body, detail):
-    assert http_probe.judge(URL, 200, "OK", body) == detail
+    assert http_check.judge(URL, 200, "OK", body) == detail
 
 
 @pytest.mark.parametrize("status,reason,body,message", [
@@ -444,8 +444,8 @@ def test_judge_healthy(body, detail):
     (200, "OK", b"true", "%s answered 200 with JSON that is no object" % PREFIX),
 ])
 def test_judge_failures(status, reason, body, message):
-    with pytest.raises(ProbeFailure) as info:
-        http_probe.judge(URL, status, reason, body)
+    with pytest.raises(CheckFailed) as info:
+        http_check.judge(URL, status, reason, body)
     assert str(info.value) == message
 
 
@@ -486,64 +486,64 @@ def http_server():
         srv.server_close()
 
 
-def test_http_probe_healthy(http_server):
+def test_http_check_healthy(http_server):
     srv, handler = http_server(200, json.dumps({"message": "API is operational",
                                                 "database": True}).encode())
     url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
-    assert http_probe.probe(url, Deadline(1.0)) == "HTTP 200; database up"
+    assert http_check.check(url, Deadline(1.0)) == "HTTP 200; database up"
     assert handler.seen == [("/api/v1/status", "application/json")]
 
 
-def test_http_probe_without_path_asks_for_root(http_server):
+def test_http_check_without_path_asks_for_root(http_server):
     srv, handler = http_server(200, b'{"database": true}')
     url = parse_url("http://127.0.0.1:%d" % srv.server_address[1], HTTP)
-    http_probe.probe(url, Deadline(1.0))
+    http_check.check(url, Deadline(1.0))
     assert handler.seen[0][0] == "/"
 
 
-def test_http_probe_database_down(http_server):
+def test_http_check_database_down(http_server):
     srv, _ = http_server(200, b'{"message": "API is operational", "database": false}')
     url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
-    text = fail_text(lambda: http_probe.probe(url, Deadline(1.0)))
+    text = fail_text(lambda: http_check.check(url, Deadline(1.0)))
     assert text == "admin-api reports its database is down (%s: database=false)" % url
 
 
-def test_http_probe_500(http_server):
+def test_http_check_500(http_server):
     srv, _ = http_server(500, b"boom")
     url = parse_url("http://127.0.0.1:%d/s" % srv.server_address[1], HTTP)
-    assert fail_text(lambda: http_probe.probe(url, Deadline(1.0))) == (
+    assert fail_text(lambda: http_check.check(url, Deadline(1.0))) == (
         "%s answered HTTP 500 Internal Server Error" % url)
 
 
-def test_http_probe_silence(server):
+def test_http_check_silence(server):
     srv = server(silent)
     url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
     started = time.monotonic()
-    text = fail_text(lambda: http_probe.probe(url, Deadline(0.2)))
+    text = fail_text(lambda: http_check.check(url, Deadline(0.2)))
     assert time.monotonic() - started < 0.6
     assert text == "no answer within 0.2s from %s" % url
     assert srv.finish()["got"].startswith(b"GET /api/v1/status HTTP/1.0\r\n")
 
 
-def test_http_probe_not_http(server):
+def test_http_check_not_http(server):
     srv = server(greet(b"220 this is smtp\r\n"))
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    text = fail_text(lambda: http_probe.probe(url, Deadline(0.5)))
+    text = fail_text(lambda: http_check.check(url, Deadline(0.5)))
     assert text == "%s answered without HTTP: '220 this is smtp'" % url
     assert time.monotonic() - started < 0.4  # judged at the first line, not at the deadline
     srv.finish()
 
 
-def test_http_probe_refused(refused_address):
+def test_http_check_refused(refused_address):
     url = parse_url("http://%s/api/v1/status" % refused_address, HTTP)
-    assert fail_text(lambda: http_probe.probe(url, Deadline(0.5))) == (
+    assert fail_text(lambda: http_check.check(url, Deadline(0.5))) == (
         "connection refused by %s" % refused_address)
 
 
 # -- issue 11: every read bounded in bytes and time -----------------------------------------
 
-from grommunio_ocf.probes import LINE_LIMIT, LineReader, imap  # noqa: E402
+from grommunio_ocf.protocols import LINE_LIMIT, LineReader, imap  # noqa: E402
 
 IMAP = {"imap": 143, "imaps": 993, "imap+starttls": 143}
 
@@ -601,7 +601,7 @@ def test_line_reader_trickle_is_cut_at_the_deadline(server):
 def test_imap_greeting_is_one_bounded_line(server, greeting, detail):
     srv = server(greet(greeting))
     url = parse_url("imap://%s" % srv.address, IMAP)
-    assert imap.probe(url, Deadline(1.0)) == detail
+    assert imap.check(url, Deadline(1.0)) == detail
     assert srv.finish()["got"].startswith(b"g3 LOGOUT\r\n")
 
 
@@ -613,7 +613,7 @@ def test_imap_greeting_is_one_bounded_line(server, greeting, detail):
 def test_imap_bad_greetings(server, greeting, words):
     srv = server(greet(greeting))
     url = parse_url("imap://%s" % srv.address, IMAP)
-    text = fail_text(lambda: imap.probe(url, Deadline(1.0)))
+    text = fail_text(lambda: imap.check(url, Deadline(1.0)))
     assert words in text and len(text) < 120
 
 
@@ -626,7 +626,7 @@ def test_imap_endless_or_trickling_peer_is_cut_off(server, script, words):
     srv = server(script)
     url = parse_url("imap://%s" % srv.address, IMAP)
     started = time.monotonic()
-    text = fail_text(lambda: imap.probe(url, Deadline(0.4)))
+    text = fail_text(lambda: imap.check(url, Deadline(0.4)))
     assert time.monotonic() - started < 0.8
     assert words in text
 
@@ -635,7 +635,7 @@ def test_imap_endless_ok_lines_are_one_greeting(server):
     srv = server(endless(b"* OK first\r\n", b"* OK more\r\n" * 1000))
     url = parse_url("imap://%s" % srv.address, IMAP)
     started = time.monotonic()
-    assert imap.probe(url, Deadline(1.0)) == "'* OK first'"
+    assert imap.check(url, Deadline(1.0)) == "'* OK first'"
     assert time.monotonic() - started < 0.6
 
 
@@ -672,15 +672,15 @@ def imap_dialogue(greeting, answers):
 def test_imap_starttls_dialogue_failures(server, greeting, answers, message):
     srv = server(imap_dialogue(greeting, answers))
     url = parse_url("imap+starttls://%s" % srv.address, IMAP)
-    text = fail_text(lambda: imap.probe(url, Deadline(1.0)))
+    text = fail_text(lambda: imap.check(url, Deadline(1.0)))
     assert text.replace("g1", "TAG").replace("g2", "TAG") == "%s %s" % (srv.address, message)
 
 
 def test_plain_imap_imports_neither_imaplib_nor_ssl():
     import subprocess
     import sys
-    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.probes import imap; "
-            "print('imaplib' in sys.modules, 'ssl' in sys.modules)" % probes.__path__[0].rsplit(
+    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.protocols import imap; "
+            "print('imaplib' in sys.modules, 'ssl' in sys.modules)" % protocols.__path__[0].rsplit(
                 "/", 2)[0])
     out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"], out
@@ -714,15 +714,15 @@ def answer(raw):
 def test_http_hostile_answers(server, raw, words):
     srv = server(answer(raw))
     url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
-    text = fail_text(lambda: http_probe.probe(url, Deadline(1.0)))
+    text = fail_text(lambda: http_check.check(url, Deadline(1.0)))
     assert words in text, text
     assert len(text) < 300
 
 
 def test_http_deep_json_in_strings_is_fine():
     body = b'{"database": true, "note": "' + b"[" * 1000 + b'"}'
-    assert http_probe.judge(URL, 200, "OK", body) == "HTTP 200; database up"
-    assert http_probe.json_depth('{"a": "\\"[[[["}', 1)
+    assert http_check.judge(URL, 200, "OK", body) == "HTTP 200; database up"
+    assert http_check.json_depth('{"a": "\\"[[[["}', 1)
 
 
 def test_http_content_length_ends_the_body_without_waiting_for_close(server):
@@ -732,7 +732,7 @@ def test_http_content_length_ends_the_body_without_waiting_for_close(server):
     srv = server(script)
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    assert http_probe.probe(url, Deadline(2.0)) == "HTTP 200; database up"
+    assert http_check.check(url, Deadline(2.0)) == "HTTP 200; database up"
     assert time.monotonic() - started < 0.5
 
 
@@ -745,18 +745,18 @@ def test_http_endless_or_trickling_is_cut_off(server, script):
     srv = server(script)
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    fail_text(lambda: http_probe.probe(url, Deadline(0.4)))
+    fail_text(lambda: http_check.check(url, Deadline(0.4)))
     assert time.monotonic() - started < 0.8
 
 
-@pytest.mark.parametrize("probe_module", [redis, smtp])
+@pytest.mark.parametrize("protocol", [redis, smtp])
 @pytest.mark.parametrize("script,words", [
     (endless(b"", b"z" * 65536), "sent more than 4096 bytes without a line end"),
     (trickle(b"+PO" + b"O" * 100, 0.05), "no complete "),
 ])
-def test_line_protocols_endless_or_trickling(server, probe_module, script, words):
+def test_line_protocols_endless_or_trickling(server, protocol, script, words):
     srv = server(script)
     started = time.monotonic()
-    text = fail_text(lambda: probe_module.probe(srv.address, Deadline(0.4)))
+    text = fail_text(lambda: protocol.check(srv.address, Deadline(0.4)))
     assert time.monotonic() - started < 0.8
     assert words in text

@@ -1,36 +1,24 @@
-"""Probes: one small module per protocol, each asking a service to prove itself.
+"""Protocols: one small module per service protocol, each asking a service to prove itself.
 
-A probe is a function ``probe(target, deadline, ...)`` that returns a short
-detail text when the service is healthy and raises ``ProbeFailure`` (or
-``ProbeDegraded``) with the cause otherwise.  Every blocking step draws on
-the one ``Deadline`` it is given.  Messages name the peer and say what was
-expected, because they end up in ``crm_mon``.
+Each module's ``check(target, deadline, ...)`` keeps the check contract of
+``health``: it returns a short detail text when the service is healthy and
+raises ``CheckFailed`` with the cause otherwise.  Every blocking step draws
+on the one ``Deadline`` it is given, and every read is bounded in bytes.
+Messages name the peer and say what was expected, because they end up in
+``crm_mon``.  This package holds what the modules share: connecting, one
+bounded line, quoting a peer's words.
 """
 
 import socket
 
-
-class ProbeFailure(Exception):
-    """The service failed the check; ``str()`` is the reason for the admin."""
-
-
-class ProbeDegraded(Exception):
-    """The service works, but something needs attention (OCF_DEGRADED)."""
-
-
-class ProbeWarning(Exception):
-    """The service works; a note for the admin that changes no result.
-
-    Logged once per start and shown by ``--verbose``; the monitor succeeds.
-    """
-
+from ..health import CheckFailed
 
 
 def seconds(deadline):
     """Socket timeout for the next step; fails once the budget is spent."""
     left = deadline.remaining()
     if left <= 0.0:
-        raise ProbeFailure("out of time")
+        raise CheckFailed("out of time")
     return left
 
 
@@ -52,7 +40,7 @@ def _connect_one(info, timeout):
 
 
 def connect(address, deadline):
-    """A TCP connection to ``address`` (an ``netaddr.Address``), or ``ProbeFailure``.
+    """A TCP connection to ``address`` (an ``netaddr.Address``), or ``CheckFailed``.
 
     Tries every address the name resolves to (for ``localhost``: ::1, then
     127.0.0.1), each with what is left of the one deadline --
@@ -63,13 +51,13 @@ def connect(address, deadline):
     try:
         host = address.host.encode("ascii")
     except UnicodeError:
-        raise ProbeFailure("cannot resolve %s: not an ASCII host name" % address) from None
+        raise CheckFailed("cannot resolve %s: not an ASCII host name" % address) from None
     try:
         infos = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ProbeFailure("cannot resolve %s: %s" % (address.host, exc.strerror)) from None
+        raise CheckFailed("cannot resolve %s: %s" % (address.host, exc.strerror)) from None
     except (OSError, UnicodeError) as exc:
-        raise ProbeFailure("cannot resolve %s: %s" % (address.host, exc)) from None
+        raise CheckFailed("cannot resolve %s: %s" % (address.host, exc)) from None
     error = None
     for info in infos:
         try:
@@ -77,13 +65,13 @@ def connect(address, deadline):
         except OSError as exc:
             error = exc
     if isinstance(error, ConnectionRefusedError):
-        raise ProbeFailure("connection refused by %s" % address)
+        raise CheckFailed("connection refused by %s" % address)
     if isinstance(error, socket.timeout) or error is None:
-        raise ProbeFailure("no connection within %s to %s" % (budget_text(deadline), address))
-    raise ProbeFailure("cannot connect to %s: %s" % (address, error.strerror or error))
+        raise CheckFailed("no connection within %s to %s" % (budget_text(deadline), address))
+    raise CheckFailed("cannot connect to %s: %s" % (address, error.strerror or error))
 
 
-LINE_LIMIT = 4096  # bytes of one protocol line a probe reads (a greeting is < 200)
+LINE_LIMIT = 4096  # bytes of one protocol line a check reads (a greeting is < 200)
 
 
 class LineReader:
@@ -103,14 +91,14 @@ class LineReader:
         self.buffer = b""
 
     def line(self, what, limit=LINE_LIMIT):
-        """The next line (CRLF or LF stripped) as text, or ``ProbeFailure`` naming ``what``."""
+        """The next line (CRLF or LF stripped) as text, or ``CheckFailed`` naming ``what``."""
         while True:
             end = self.buffer.find(b"\n", 0, limit + 1)
             if end >= 0:
                 line, self.buffer = self.buffer[:end], self.buffer[end + 1:]
                 return line.rstrip(b"\r").decode("utf-8", "replace")
             if len(self.buffer) > limit:
-                raise ProbeFailure("%s sent more than %d bytes without a line end"
+                raise CheckFailed("%s sent more than %d bytes without a line end"
                                    % (self.peer, limit))
             self.buffer += self._recv(what, limit + 1 - len(self.buffer))
 
@@ -124,21 +112,21 @@ class LineReader:
         except socket.timeout:
             raise self._late(what) from None
         except OSError as exc:
-            raise ProbeFailure("%s: %s while waiting for the %s"
+            raise CheckFailed("%s: %s while waiting for the %s"
                                % (self.peer, exc.strerror or exc, what)) from None
         if not chunk:
-            raise ProbeFailure("%s closed the connection before the %s" % (self.peer, what))
+            raise CheckFailed("%s closed the connection before the %s" % (self.peer, what))
         return chunk
 
     def _late(self, what):
         if self.buffer:  # a trickle: bytes came, the line did not
-            return ProbeFailure("no complete %s within %s from %s (%d bytes without a line end)"
+            return CheckFailed("no complete %s within %s from %s (%d bytes without a line end)"
                                 % (what, budget_text(self.deadline), self.peer, len(self.buffer)))
-        return ProbeFailure("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
+        return CheckFailed("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
 
 
 def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
-    """One CRLF-terminated line (without it), or ``ProbeFailure`` naming ``what``."""
+    """One CRLF-terminated line (without it), or ``CheckFailed`` naming ``what``."""
     return LineReader(sock, deadline, address).line(what, limit)
 
 
