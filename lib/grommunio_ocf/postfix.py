@@ -10,14 +10,15 @@ Facts this module is built on (Postfix 3.7, Debian 12):
   stderr: a ``warning:`` line carries the cause (``Access denied for user
   ...``, ``Table ... doesn't exist``); the ``fatal:`` line that follows is
   generic ("table lookup problem").  It has no timeout of its own (it hangs
-  on a silent server), so ``subprocess.run(timeout=)`` kills it.
+  on a silent server), so ``spawn.run`` kills it at the deadline.
 * mysql ``.cf`` files are ``key = value`` lines, ``#`` comments and
   continuation lines starting with whitespace; Postfix ignores unknown
   keys silently, so a typo (``passwd``) goes unnoticed without a check.
 """
 
 import os
-import subprocess
+
+from . import spawn
 
 # mysql_table(5), Postfix 3.7; the legacy select_field/... forms included.
 MYSQL_KEYS = frozenset((
@@ -50,9 +51,8 @@ def _run(argv, deadline, what):
     if left <= 0:
         raise PostfixError("%s: out of time" % what)
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, errors="replace", timeout=left)
-    except subprocess.TimeoutExpired:
+        return spawn.run(argv, deadline)
+    except spawn.TimedOut:
         raise PostfixError("%s gave no answer within %.1fs (killed)" % (what, deadline.total)) from None
     except OSError as exc:
         raise PostfixError("cannot run %s: %s" % (argv[0], exc.strerror or exc)) from None

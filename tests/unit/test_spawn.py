@@ -1,0 +1,108 @@
+"""grommunio_ocf.spawn: a program run within a deadline, output bounded, no subprocess."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from grommunio_ocf import spawn
+from grommunio_ocf.deadline import Deadline
+
+SH = "/bin/sh"
+
+
+def sh(script, seconds=5.0, **kw):
+    return spawn.run([SH, "-c", script], Deadline(seconds), **kw)
+
+
+def test_output_and_exit_code():
+    done = sh("echo out; echo err >&2; exit 3")
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+
+
+def test_stdin_is_dev_null():
+    assert sh("cat; echo end").stdout == "end\n"
+
+
+def test_killed_by_a_signal_is_a_negative_code():
+    assert sh("kill -TERM $$").returncode == -15
+
+
+def test_the_deadline_kills_and_reaps():
+    began = time.monotonic()
+    with pytest.raises(spawn.TimedOut):
+        sh("echo started; exec sleep 30", seconds=0.3)
+    assert time.monotonic() - began < 1.0
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_no_time_left_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    with pytest.raises(spawn.TimedOut):
+        spawn.run([SH, "-c", "touch %s" % marker], Deadline(0))
+    assert not marker.exists()
+
+
+def test_endless_output_is_bounded_and_never_blocks():
+    done = sh("head -c 1000000 /dev/zero; echo done >&2", limit=1000)
+    assert (len(done.stdout), done.stderr) == (1000, "done\n")
+
+
+def test_undecodable_bytes_are_replaced():
+    assert sh(r"printf '\377ok'").stdout == "\ufffdok"
+
+
+def test_a_missing_program_is_an_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        spawn.run([str(tmp_path / "nope")], Deadline(1))
+
+
+def test_environment_is_passed():
+    assert sh("echo $GREETING", environ={"GREETING": "hello"}).stdout == "hello\n"
+
+
+def _inheritable():
+    """Descriptors above 2 that any child inherits (left by whoever started us: pytest's)."""
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if int(name) > 2 and os.get_inheritable(int(name)):
+                found.add(name)
+        except OSError:  # the directory's own descriptor, gone already
+            pass
+    return found
+
+
+def test_no_descriptor_of_ours_leaks_into_the_child_or_stays_open():
+    before = set(os.listdir("/proc/self/fd"))
+    done = sh("ls /proc/$$/fd")
+    assert set(done.stdout.split()) == {"0", "1", "2"} | _inheritable()
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_parallel_runs_from_threads():
+    results = {}
+
+    def work(n):
+        results[n] = sh("sleep 0.2; echo %d" % n).stdout
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {n: "%d\n" % n for n in range(4)}
+    assert time.monotonic() - began < 0.8
+
+
+def test_importing_it_loads_no_subprocess():
+    import subprocess
+    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf import spawn; "
+            "print('subprocess' in sys.modules, 'signal' in sys.modules)"
+            % os.path.dirname(os.path.dirname(spawn.__file__)))
+    out = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "False"]
