@@ -268,8 +268,8 @@ class _Once:
     """``compute(deadline)``, run by the first caller; the others wait for its value or error."""
 
     def __init__(self, compute, error_type):
-        import threading  # the checks run in threads (health.run_all) anyway
-        self._lock = threading.Lock()
+        import _thread  # the checks run in threads (health.run_all)
+        self._lock = _thread.allocate_lock()
         self._compute = compute
         self._error_type = error_type
         self._result = None

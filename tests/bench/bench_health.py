@@ -49,10 +49,13 @@ tests_on_path()
 DEFAULT_AGENT_DIR = "/usr/lib/ocf/resource.d/grommunio"
 DUMMY = OCF_ROOT + "/resource.d/heartbeat/Dummy"
 POSTMAP = "/usr/sbin/postmap"
+POSTCONF = "/usr/sbin/postconf"
 CHECKS = ("imap", "admin_api", "mysql", "lmtp", "redis", "milter")
 
 TARGET_DELAYED_MS = 200.0   # (a) monitor median with every check 100 ms slow
 TARGET_HANG_S = 10.0        # (b) the operation timeout: the monitor must be back before it
+TARGET_STACK_RATIO = 2.5    # issue 14: healthy stack-health / python3 -c pass
+TARGET_POSTFIX_RATIO = 3.0  # issue 14: postfix-maps level 10 / python3 -c pass
 HANG_TIMEOUT_MS = 10000     # (b) OCF_RESKEY_CRM_meta_timeout
 HANG_CHECK_TIMEOUT = "60"   # (b) check_timeout, far above the operation's
 
@@ -65,15 +68,15 @@ MILTER_NOTE = ("the milter check is a bare TCP connect, which the kernel complet
 # protocol modules its checks load), for the "imports only" info rows.
 STACK_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
                  "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                 "grommunio_ocf.state", "grommunio_ocf.mysqlcfg", "grommunio_ocf.gromoxdb",
-                 "threading",
+                 "grommunio_ocf.state", "grommunio_ocf.stackchecks", "grommunio_ocf.mysqlcfg",
+                 "grommunio_ocf.gromoxdb", "grommunio_ocf.jsontext", "_thread",
                  "grommunio_ocf.protocols.imap", "grommunio_ocf.protocols.http",
                  "grommunio_ocf.protocols.mysql", "grommunio_ocf.protocols.smtp",
                  "grommunio_ocf.protocols.redis", "grommunio_ocf.protocols.tcp")
 POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
                    "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                   "grommunio_ocf.state", "grommunio_ocf.protocols", "grommunio_ocf.postfix",
-                   "threading", "grommunio_ocf.protocols.tcp", "pwd", "grp", "stat")
+                   "grommunio_ocf.state", "grommunio_ocf.mapcheck", "grommunio_ocf.postfix",
+                   "grommunio_ocf.spawn", "_thread", "grommunio_ocf.protocols.tcp")
 
 # One line of ``monitor --verbose``: name target result latency detail.
 VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|warning|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")
@@ -242,6 +245,10 @@ def bench_stack(args, runner, tmp, fx, log, out):
     dummy = Series("heartbeat Dummy monitor (shell floor)")
     ours = Series("stack-health monitor, healthy, 6 checks")
     slow = Series("stack-health monitor -v, +%.0f ms per check" % (args.delay * 1000))
+    before = before_argv = None
+    if args.before_dir:
+        before_argv = [os.path.join(args.before_dir, "stack-health"), "monitor"]
+        before = Series("stack-health monitor, healthy, before (%s)" % args.before_dir)
     per_check = {name: [] for name in CHECKS}
     sums, slowest = [], []
 
@@ -255,7 +262,8 @@ def bench_stack(args, runner, tmp, fx, log, out):
     for _ in range(args.runs):
         measure_round(runner, ((bare_argv, healthy, bare), (floor_argv, healthy, floor),
                                (imports, healthy, imported), (dummy_argv, dummy_env, dummy),
-                               (mon_argv, healthy, ours)), log)
+                               (mon_argv, healthy, ours))
+                      + (((before_argv, healthy, before),) if before else ()), log)
         rc, wall, cpu, stdout, stderr = runner.capture(verbose_argv, delayed)
         latencies = parse_verbose(stdout)
         if rc != 0 or set(latencies) != set(CHECKS):
@@ -280,7 +288,8 @@ def bench_stack(args, runner, tmp, fx, log, out):
         rc, wall, _, stdout, stderr = runner.capture(verbose_argv, hang)
         hangs.append((rc, wall, exit_reason(stderr), parse_verbose(stdout)))
 
-    out["stack"] = dict(agent=agent, setup_s=setup_s, series=[bare, floor, imported, dummy, ours, slow],
+    series = [bare, floor, imported, dummy, ours, slow] + ([before] if before else [])
+    out["stack"] = dict(agent=agent, setup_s=setup_s, series=series, before=before,
                         bare=bare, floor=floor, imported=imported, dummy=dummy, ours=ours, slow=slow,
                         per_check=per_check, sums=sums, slowest=slowest, hangs=hangs,
                         shebang=shebang(agent))
@@ -353,6 +362,12 @@ def render_stack(args, r):
         % ("stack-health monitor - its imports alone", ours.median - r["imported"].median))
     add(verdict(ours.failed == 0, "(c) healthy monitors returned 0",
                 "%d failed" % ours.failed, "0 failed"))
+    add(verdict(ours.median <= TARGET_STACK_RATIO * r["bare"].median,
+                "(c) healthy monitor / python3 -c pass (issue 14)",
+                "%.2fx" % (ours.median / r["bare"].median), "<= %.1fx" % TARGET_STACK_RATIO))
+    if r["before"]:
+        add(ratio_line("before / python3 -c pass", r["before"].median, r["bare"].median))
+        add(ratio_line("before / now", r["before"].median, ours.median))
     return lines
 
 
@@ -387,6 +402,9 @@ def bench_postfix(args, runner, tmp, fx, log, out):
     dummy_env = dummy_setup(runner, fx, tmp)
     domains_cf = config.maps["virtual_mailbox_domains"]
     postmap_argv = [POSTMAP, "-c", directory, "-q", "example.com", "mysql:" + domains_cf]
+    postconf_argv = [POSTCONF, "-c", directory, "-x", "recipient_bcc_maps", "smtpd_milters",
+                     "virtual_alias_maps", "virtual_mailbox_domains", "virtual_mailbox_maps",
+                     "virtual_transport"]
     rc, _, _, stdout, stderr = runner.capture(postmap_argv, env)
     if rc != 0 or stdout.strip() != "1":
         raise BenchError("postmap -q example.com did not find it: rc %d %s"
@@ -398,6 +416,21 @@ def bench_postfix(args, runner, tmp, fx, log, out):
                          % (rc, (stdout + stderr).strip()[-800:]))
     sample = stdout.rstrip("\n").replace(directory + "/", "DIR/").splitlines()
 
+    # The agent's own cost, Postfix's excluded: the same monitor with postconf
+    # and postmap replaced by shell stubs (postconf: its real answer, recorded
+    # once; postmap: "not found").
+    stubs = os.path.join(tmp, "postfix-stubs")
+    os.mkdir(stubs)
+    answer = os.path.join(stubs, "postconf.answer")
+    with open(answer, "w") as handle:
+        handle.write(runner.capture(postconf_argv, env)[3])
+    for name, body in (("postconf", "exec cat %s\n" % answer), ("postmap", "exit 1\n")):
+        path = os.path.join(stubs, name)
+        with open(path, "w") as handle:
+            handle.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+    env_stub = dict(env10, PATH=stubs + ":" + env10.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+
     runs = [
         ([PYTHON, "-c", "pass"], env, Series("/usr/bin/python3 -c pass")),
         ([PYTHON, "-IS", "-c", "pass"], env, Series("/usr/bin/python3 -IS -c pass (info)")),
@@ -407,7 +440,14 @@ def bench_postfix(args, runner, tmp, fx, log, out):
         ([agent, "monitor"], env10, Series("postfix-maps monitor, OCF_CHECK_LEVEL=10")),
         ([agent, "monitor"], env0, Series("postfix-maps monitor, OCF_CHECK_LEVEL=0")),
         (postmap_argv, env, Series("postmap -q example.com mysql:FILE (one)")),
+        (postconf_argv, env, Series("postconf -c DIR -x (the agent's one call)")),
+        ([agent, "monitor"], env_stub, Series("level 10, postconf/postmap stubbed (own cost)")),
     ]
+    if args.before_dir:
+        before = os.path.join(args.before_dir, "postfix-maps")
+        runs += [([before, "monitor"], env10, Series("postfix-maps level 10, before (%s)"
+                                                     % args.before_dir)),
+                 ([before, "monitor"], env0, Series("postfix-maps level 0, before"))]
     for _ in range(2):
         for argv, e, _series in runs:
             runner(argv, e)
@@ -421,7 +461,8 @@ def bench_postfix(args, runner, tmp, fx, log, out):
 def render_postfix(args, r):
     lines = []
     add = lines.append
-    bare, floor, imported, dummy, l10, l0, postmap = r["series"]
+    bare, floor, imported, dummy, l10, l0, postmap, postconf, stubbed = r["series"][:9]
+    before = r["series"][9:]
     add("postfix-maps monitor benchmark")
     add("  agent   : %s  (%s)" % (r["agent"], r["shebang"]))
     add("  python  : %s, %s CPUs, %d runs per row, interleaved; fixtures up in %.1f s"
@@ -435,7 +476,6 @@ def render_postfix(args, r):
     for line in r["sample"]:
         add("      " + line)
     add("")
-    add(ratio_line("level 10 / python3 -c pass", l10.median, bare.median))
     add(ratio_line("level 10 / heartbeat Dummy monitor", l10.median, dummy.median))
     add(ratio_line("level 10 / one bare postmap -q", l10.median, postmap.median,
                    "(4 lookups run in parallel, after one postconf)"))
@@ -445,6 +485,19 @@ def render_postfix(args, r):
         % ("level 0 - its imports alone", l0.median - imported.median))
     add("      %-44s %11.1f ms  (postconf, 4 x postmap in parallel, the milter)"
         % ("level 10 - its imports alone", l10.median - imported.median))
+    add("      %-44s %11.1f ms  (postconf %.1f + one postmap %.1f, as they run here)"
+        % ("level 10 - postconf - one postmap", l10.median - postconf.median - postmap.median,
+           postconf.median, postmap.median))
+    add(ratio_line("level 10 / python3 -c pass (Postfix's tools included)", l10.median,
+                   bare.median))
+    add(verdict(stubbed.median <= TARGET_POSTFIX_RATIO * bare.median,
+                "level 10, Postfix's tools stubbed / python3 -c pass (issue 14)",
+                "%.2fx" % (stubbed.median / bare.median), "<= %.1fx" % TARGET_POSTFIX_RATIO))
+    if before:
+        add(ratio_line("level 10 before / python3 -c pass", before[0].median, bare.median))
+        add(ratio_line("level 0 before / python3 -c pass", before[1].median, bare.median))
+        add(ratio_line("level 10: before / now", before[0].median, l10.median))
+        add(ratio_line("level 0: before / now", before[1].median, l0.median))
     failed = l10.failed + l0.failed
     add(verdict(failed == 0, "postfix-maps monitors returned 0", "%d failed" % failed,
                 "0 failed"))
@@ -466,6 +519,9 @@ def main(argv):
                         help="latency each DelayProxy adds, in seconds (default 0.1)")
     parser.add_argument("--agent-dir", default=DEFAULT_AGENT_DIR,
                         help="directory of the installed agents (default %s)" % DEFAULT_AGENT_DIR)
+    parser.add_argument("--before-dir", default=None,
+                        help="agents of an earlier version (e.g. a worktree's agents/), measured "
+                             "in the same interleaved rounds for a before/after table")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.hang_runs < 0 or args.delay < 0:
         parser.error("--runs must be positive, --hang-runs and --delay not negative")

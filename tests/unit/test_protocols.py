@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from grommunio_ocf import protocols
+from grommunio_ocf import jsontext, protocols
 from grommunio_ocf.deadline import Deadline
 from grommunio_ocf.netaddr import Address, parse_url
 from grommunio_ocf.health import CheckDegraded, CheckFailed
@@ -161,9 +161,9 @@ def test_probe_exceptions_are_distinct():
 def test_connect_errors(mocker, exc, message):
     info = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 1))
     if isinstance(exc, socket.gaierror):
-        mocker.patch.object(protocols.socket, "getaddrinfo", side_effect=exc)
+        mocker.patch.object(protocols._socket, "getaddrinfo", side_effect=exc)
     else:
-        mocker.patch.object(protocols.socket, "getaddrinfo", return_value=[info])
+        mocker.patch.object(protocols._socket, "getaddrinfo", return_value=[info])
         mocker.patch.object(protocols, "_connect_one", side_effect=exc)
     assert fail_text(lambda: connect(Address("db", 1), Deadline(0.5))) == message
 
@@ -171,7 +171,7 @@ def test_connect_errors(mocker, exc, message):
 def test_connect_resolves_ascii_bytes_and_shares_the_deadline(mocker):
     infos = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 1, 0, 0)),
              (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 1))]
-    resolve = mocker.patch.object(protocols.socket, "getaddrinfo", return_value=infos)
+    resolve = mocker.patch.object(protocols._socket, "getaddrinfo", return_value=infos)
     clock = [0.0]
     timeouts = []
 
@@ -722,7 +722,7 @@ def test_http_hostile_answers(server, raw, words):
 def test_http_deep_json_in_strings_is_fine():
     body = b'{"database": true, "note": "' + b"[" * 1000 + b'"}'
     assert http_check.judge(URL, 200, "OK", body) == "HTTP 200; database up"
-    assert http_check.json_depth('{"a": "\\"[[[["}', 1)
+    assert jsontext.loads('{"a": "\\"[[[["}', 1) == {"a": '"[[[['}
 
 
 def test_http_content_length_ends_the_body_without_waiting_for_close(server):

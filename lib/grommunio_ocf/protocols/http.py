@@ -18,7 +18,7 @@ nested 30,000 deep) fails the check with that reason instead of costing
 memory, time or a ``RecursionError``.
 """
 
-import socket
+import _socket
 
 from ..health import CheckFailed
 from . import budget_text, connect, quote, seconds
@@ -42,7 +42,7 @@ def check(url, deadline, verify=False):
         sock.settimeout(seconds(deadline))
         sock.sendall(request.encode("ascii"))
         status, reason, body = Response(sock, deadline, url).read()
-    except socket.timeout:
+    except _socket.timeout:
         raise CheckFailed("no answer within %s from %s" % (budget_text(deadline), url)) from None
     except OSError as exc:
         raise CheckFailed("%s: %s" % (url, exc.strerror or exc)) from None
@@ -67,7 +67,7 @@ class Response:
             return False
         left = self.deadline.remaining()
         if left <= 0:
-            raise socket.timeout()
+            raise _socket.timeout()
         self.sock.settimeout(left)
         chunk = self.sock.recv(max(1, min(16384, limit)))
         if not chunk:
@@ -154,51 +154,16 @@ def _framing(header_lines, url):
     return length, chunked
 
 
-def json_depth(text, limit=JSON_DEPTH):
-    """True when the JSON ``text`` nests no deeper than ``limit`` (strings skipped).
-
-    ``json.loads`` recurses once per level: 30,000 levels end in a
-    ``RecursionError``, so the depth is counted first.
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return True
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif char in "]}":
-            depth -= 1
-    return True
-
-
 def judge(url, status, reason, body):
     if status != 200:
         raise CheckFailed("%s answered HTTP %d %s" % (url, status, reason))
-    import json
+    from .. import jsontext
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and not json_depth(text):
+        document = jsontext.loads(body.decode("utf-8"), JSON_DEPTH)
+    except jsontext.TooDeep:
         raise CheckFailed("%s answered 200 with JSON nested deeper than %d levels"
-                           % (url, JSON_DEPTH))
-    try:
-        if text is None:
-            raise ValueError("not UTF-8")
-        document = json.loads(text)
-    except ValueError:
+                          % (url, JSON_DEPTH)) from None
+    except ValueError:  # not UTF-8, or not JSON
         raise CheckFailed("%s answered 200 without JSON: %s" % (
             url, quote(body.decode("utf-8", "replace"), 40))) from None
     if not isinstance(document, dict):
@@ -207,7 +172,6 @@ def judge(url, status, reason, body):
     if database is None:
         return "HTTP 200; database state unknown (no 'database' field)"
     if database is not True:
-        shown = json.dumps(database)
         raise CheckFailed("admin-api reports its database is down (%s: database=%s)"
-                           % (url, shown if len(shown) <= 40 else shown[:37] + "..."))
+                          % (url, jsontext.dumps(database)))
     return "HTTP 200; database up"

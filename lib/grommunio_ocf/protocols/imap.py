@@ -11,7 +11,7 @@ read by the check's deadline, so a peer that talks forever or trickles is
 cut off.  Plain ``imap://`` imports neither ``imaplib`` nor ``ssl``.
 """
 
-import socket
+import _socket
 
 from ..health import CheckFailed
 from . import LineReader, connect, quote
@@ -102,7 +102,7 @@ def _logout(sock, reader, deadline):
     reader.deadline = deadline.child(LOGOUT_WAIT)
     try:
         _command(sock, reader, "g3", "LOGOUT")
-    except (CheckFailed, OSError, socket.timeout):
+    except (CheckFailed, OSError, _socket.timeout):
         pass
     except Exception:  # noqa: BLE001 -- e.g. an ssl error on a TLS connection
         pass

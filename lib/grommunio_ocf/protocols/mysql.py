@@ -12,7 +12,7 @@ configuration problem rather than half-implemented.
 Protocol reference: MariaDB's "Client/Server Protocol" documentation.
 """
 
-import socket
+import _socket
 import struct
 
 try:
@@ -85,7 +85,7 @@ class Connection:
             try:
                 self.sock.settimeout(left)
                 chunk = self.sock.recv(count - len(data))
-            except socket.timeout:
+            except _socket.timeout:
                 raise self._late(what) from None
             except OSError as exc:
                 raise CheckFailed("%s: %s" % (self.peer, exc.strerror or exc)) from None
@@ -236,7 +236,7 @@ def open_socket(config, socket_path, deadline, why=None):
         from ..netaddr import Address
         address = Address(config.host, config.port)
         return connect(address, deadline), str(address)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(seconds(deadline))
         sock.connect(socket_path)
@@ -247,7 +247,7 @@ def open_socket(config, socket_path, deadline, why=None):
     except ConnectionRefusedError:
         sock.close()
         raise CheckFailed("connection refused on %s (server down?)" % socket_path) from None
-    except socket.timeout:
+    except _socket.timeout:
         sock.close()
         raise CheckFailed("no connection within %s on %s" % (budget_text(deadline), socket_path)) from None
     except OSError as exc:
