@@ -15,7 +15,27 @@ class creation, not at a monitor in the night.
   fails (``start_waits``) or once; fail with the reasons otherwise.
 * monitor: 7 without the state; else the verdict, softened to DEGRADED
   until ``fall`` consecutive monitors have failed.
-* stop: remove the state and the node attribute; always 0.
+* stop: remove the state; always 0.
+
+The node-health attribute (``health_attribute``) has this life cycle, so
+that ``node-health-strategy=migrate-on-red`` can move the stack off a sick
+node and keep it off:
+
+* start publishes the colour of its result: green or yellow, or red when
+  the start fails (the stack was started here and does not work here);
+* monitor publishes the colour whenever it changes;
+* stop deletes the attribute only when the last verdict was green or
+  yellow.  After a red one it leaves red in place (publishing it again if
+  that had failed): the scheduler's move begins with this very stop, and
+  deleting red here would abort the move and start the stack again on
+  the sick node.  Red stays until a start on this node proves the stack
+  healthy or an admin clears it (``crm node status-attr NODE delete 'NAME'``
+  or ``attrd_updater -N NODE -n 'NAME' -D``: quoted, "#" starts a shell comment);
+* a probe, or any action on a node where the resource was never started,
+  leaves the attribute alone: a passive node is never marked.
+
+The state remembers the attribute's name, so a stop acts on the attribute
+that start published even if the parameter changed meanwhile.
 """
 
 import time
@@ -57,9 +77,11 @@ SHARED = {
         "health_attribute", STRING, "", validator=_attribute_name,
         shortdesc="Node attribute for the health colour, e.g. #health-grommunio; empty: off",
         longdesc="When set, publish green (healthy), yellow (degraded) or red (failed) "
-                 "with attrd_updater on every change, and delete it on stop. With a "
-                 "'#health-' name and the cluster property node-health-strategy (e.g. "
-                 "migrate-on-red), Pacemaker moves resources off a sick node."), None),
+                 "with attrd_updater on every change. With a '#health-' name and the "
+                 "cluster property node-health-strategy=migrate-on-red, Pacemaker moves "
+                 "resources off a sick node. Stop deletes the attribute unless the last "
+                 "verdict was red: a red node stays red until a start there passes or an "
+                 "admin clears it (crm node status-attr NODE delete '#health-grommunio')."), None),
 }
 NEEDED = ("check_timeout",)  # no check agent without a bound per check
 
@@ -120,19 +142,28 @@ class CheckAgent(Agent):
         return outcomes, critical, status, reason
 
     def _publish(self, values, op, state, status, force=False):
-        """Keep the node-health attribute in step; only calls attrd on a change."""
+        """Keep the node-health attribute in step; only calls attrd on a change.
+
+        ``state`` records the verdict's colour (``verdict``), the attribute's
+        name and the colour attrd last accepted (``health``).
+        """
         name = self.shared_value(values, "health_attribute")
         if not name:
             return
         colour = COLOURS[status]
+        state["verdict"] = colour
+        state["attribute"] = name
         if force or state.get("health") != colour:
-            from . import attrd  # subprocess: only for agents that publish
-            error = attrd.publish(name, colour, min(5.0, op.deadline.remaining()))
-            if error:
-                self.log.warning("cannot publish %s=%s: %s" % (name, colour, error))
-                state.pop("health", None)  # try again next time
-            else:
-                state["health"] = colour
+            self._set_colour(name, colour, op, state)
+
+    def _set_colour(self, name, colour, op, state):
+        from . import attrd  # subprocess: only for agents that publish
+        error = attrd.publish(name, colour, min(5.0, op.deadline.remaining()))
+        if error:
+            self.log.warning("cannot publish %s=%s: %s" % (name, colour, error))
+            state.pop("health", None)  # try again next time
+        else:
+            state["health"] = colour
 
     def _finish(self, status, reason):
         if status == Status.ERR_GENERIC:
@@ -201,12 +232,29 @@ class CheckAgent(Agent):
         return self._finish(status, reason)
 
     def stop(self, values, op):
-        StateFile.of(self.name, op).remove()
-        name = self.shared_value(values, "health_attribute")
-
-        if name:
-            from . import attrd
-            error = attrd.clear(name, min(5.0, op.deadline.remaining()))
-            if error:
-                self.log.warning("cannot clear %s: %s" % (name, error))
+        state_file = StateFile.of(self.name, op)
+        try:
+            state = state_file.read()
+        except OCFError as exc:
+            # A failed stop means fencing: remove it all the same, and leave
+            # the attribute as it is (red, if it is, must not be lost).
+            self.log.warning("%s; leaving any node attribute as it is" % exc.reason)
+            state = None
+        state_file.remove()
+        if state is None:
+            return Status.SUCCESS  # not started here: no attribute of ours to touch
+        # A state from before the attribute's name was recorded: the parameter's.
+        name = state.get("attribute") or self.shared_value(values, "health_attribute")
+        if not name:
+            return Status.SUCCESS
+        if state.get("verdict", state.get("health")) == "red":
+            if state.get("health") != "red":
+                self._set_colour(name, "red", op, state)
+            self.log.warning("leaving %s=red: the stack failed its checks on this node; once "
+                             "it is fixed, clear it: crm node status-attr NODE delete '%s'" % (name, name))
+            return Status.SUCCESS
+        from . import attrd
+        error = attrd.clear(name, min(5.0, op.deadline.remaining()))
+        if error:
+            self.log.warning("cannot clear %s: %s" % (name, error))
         return Status.SUCCESS

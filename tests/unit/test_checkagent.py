@@ -451,3 +451,112 @@ def test_clear_error_is_a_warning(call, attr):
     result = call("stop", HEALTH)
     assert result.rc == 0 and result.reason is None
     assert "cannot clear #health-watch: attrd_updater did not finish within 5.0s" in result.stderr
+
+
+# -- the attribute's life cycle: what makes node-health-strategy=migrate-on-red work ----------
+
+def test_stop_after_a_red_monitor_leaves_red(call, script, attr, state):
+    """The scheduler moves the stack off a red node by stopping it there first: clearing
+    red at that stop would abort the move and bring the stack back to the sick node."""
+    call("start", HEALTH)
+    script.plan["core"] = "fail"
+    assert call("monitor", HEALTH).rc == 1
+    stop = call("stop", HEALTH)
+    assert stop.rc == 0 and stop.reason is None
+    attr.clear.assert_not_called()
+    assert published(attr) == [("#health-watch", "green"), ("#health-watch", "red")]
+    assert ("WARNING: watcher(x): leaving #health-watch=red: the stack failed its checks on this "
+            "node; once it is fixed, clear it: crm node status-attr NODE delete '#health-watch'"
+            ) in stop.stderr
+    assert state.read() is None
+
+
+def test_red_stays_through_later_stops_and_probes(call, script, attr):
+    call("start", HEALTH)
+    script.plan["core"] = "fail"
+    call("monitor", HEALTH)
+    call("stop", HEALTH)
+    script.plan["core"] = "ok"                      # healthy again, but nothing proved it here
+    assert call("monitor", HEALTH).rc == 7          # the probe: not running, attribute untouched
+    assert call("stop", HEALTH).rc == 0
+    attr.clear.assert_not_called()
+    assert published(attr)[-1] == ("#health-watch", "red")
+
+
+def test_a_start_that_passes_proves_the_node_healthy(call, script, attr):
+    call("start", HEALTH)
+    script.plan["core"] = "fail"
+    call("monitor", HEALTH)
+    call("stop", HEALTH)
+    script.plan["core"] = "ok"
+    assert call("start", HEALTH).rc == 0
+    assert published(attr)[-1] == ("#health-watch", "green")
+    call("stop", HEALTH)
+    assert attr.clear.call_args.args[0] == "#health-watch"
+
+
+def test_a_failed_start_leaves_red_at_its_stop(call, script, attr):
+    script.plan["core"] = "fail"
+    assert call("start", HEALTH, agent=OnceWatcher).rc == 1
+    assert call("stop", HEALTH).rc == 0
+    attr.clear.assert_not_called()
+    assert published(attr) == [("#health-watch", "red")]
+
+
+def test_red_that_attrd_refused_is_published_again_at_stop(call, script, attr, state):
+    call("start", HEALTH)
+    script.plan["core"] = "fail"
+    attr.publish.return_value = "attrd_updater did not finish within 5.0s"
+    call("monitor", HEALTH)
+    assert state.read()["verdict"] == "red" and "health" not in state.read()
+    attr.publish.return_value = None
+    call("stop", HEALTH)
+    assert published(attr)[-1] == ("#health-watch", "red")
+    attr.clear.assert_not_called()
+
+
+@pytest.mark.parametrize("plan,colour", [("ok", "green"), ("degraded", "yellow")])
+def test_a_clean_stop_of_a_healthy_resource_leaves_no_mark(call, script, attr, plan, colour):
+    script.plan["extra"] = plan
+    call("start", HEALTH)
+    call("monitor", HEALTH)
+    assert published(attr) == [("#health-watch", colour)]
+    assert call("stop", HEALTH).rc == 0
+    attr.clear.assert_called_once()
+    assert attr.clear.call_args.args[0] == "#health-watch"
+
+
+def test_fall_yellow_is_not_red_at_stop(call, script, attr):
+    params = dict(HEALTH, fall="3")
+    call("start", params)
+    script.plan["core"] = "fail"
+    assert call("monitor", params).rc == 190
+    call("stop", params)
+    attr.clear.assert_called_once()
+
+
+def test_a_node_where_it_never_started_is_never_marked(call, script, attr):
+    """A passive node: probes and the stops Pacemaker may send there publish and clear nothing."""
+    script.plan["core"] = "fail"
+    assert call("monitor", HEALTH).rc == 7
+    assert call("monitor", HEALTH, env={"OCF_RESKEY_CRM_meta_interval": "0"}).rc == 7
+    assert call("stop", HEALTH).rc == 0
+    attr.publish.assert_not_called()
+    attr.clear.assert_not_called()
+
+
+@pytest.mark.parametrize("at_stop", [{"health_attribute": "#health-other"}, {}, {"fall": "x"}])
+def test_stop_acts_on_the_attribute_start_published(call, script, attr, at_stop):
+    call("start", HEALTH)
+    assert call("stop", at_stop).rc == 0
+    assert attr.clear.call_args.args[0] == "#health-watch"
+
+
+def test_a_state_without_verdict_uses_the_published_colour(call, script, attr, state):
+    """A state file written before the verdict was recorded (an upgrade under a running resource)."""
+    state.write({"fails": "1", "health": "red"})
+    call("stop", HEALTH)
+    attr.clear.assert_not_called()
+    state.write({"fails": "0", "health": "green"})
+    call("stop", HEALTH)
+    assert attr.clear.call_args.args[0] == "#health-watch"
