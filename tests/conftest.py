@@ -120,3 +120,12 @@ def installed_agent(tmp_path):
 # Real services, started once per session by their fixtures (tests/services/).
 pytest_plugins = ["services.mariadb", "services.postfix", "services.dovecot",
                   "services.redis", "services.adminapi"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The times the cluster tests measured (tests/cluster/timings.py), for CI logs and README.md."""
+    timings = sys.modules.get("cluster.timings")
+    if timings is not None and timings.RECORDED:
+        terminalreporter.section("cluster timings (seconds)")
+        for what, seconds in timings.RECORDED:
+            terminalreporter.write_line("%7.1f  %s" % (seconds, what))

@@ -1,4 +1,14 @@
-"""A real single-node corosync + pacemaker cluster for the tests.
+"""Real corosync + pacemaker clusters for the tests.
+
+``ClusterBase`` is what every test cluster shares: querying (crm_mon,
+the CIB status, the scheduler), waiting for a condition or for a settled
+cluster, loading configuration, cleanup and reset.  It runs the cluster's
+tools through ``tool()``, which subclasses point at their cluster.
+``Cluster`` (this module) is a single node running in the test session's
+own mount namespace; ``nodes.NodeCluster`` is N nodes, each in namespaces
+of its own.
+
+The single-node ``Cluster``:
 
 Start it only inside a private mount namespace (tests/conftest.py makes the
 pytest process one): the daemons, and so the resources, inherit it, which
@@ -23,6 +33,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -92,7 +103,7 @@ class ClusterError(AssertionError):
 DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
-def _env(**extra):
+def tool_env(**extra):
     """The environment for cluster tools: no CIB_* leaking in from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_")}
     env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -102,7 +113,7 @@ def _env(**extra):
 
 def _run(argv, input=None, check=True, timeout=60, **extra_env):
     proc = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
-                          env=_env(**extra_env), stdin=None if input is not None else subprocess.DEVNULL)
+                          env=tool_env(**extra_env), stdin=None if input is not None else subprocess.DEVNULL)
     proc.stdout = ANSI.sub("", proc.stdout)
     proc.stderr = ANSI.sub("", proc.stderr)
     if check and proc.returncode != 0:
@@ -111,7 +122,41 @@ def _run(argv, input=None, check=True, timeout=60, **extra_env):
     return proc
 
 
-def _mount_source(path):
+def why_not_here(tools):
+    """Why a test cluster cannot run here (a pytest skip reason), or None.
+
+    Root, the tools, and the private mount namespace tests/conftest.py
+    (imported by pytest as "conftest") makes: pacemaker and the nodes
+    inherit it, and without it mounts made by resources would land on the
+    host.
+    """
+    if os.geteuid() != 0:
+        return "the cluster tests need root"
+    if not getattr(sys.modules.get("conftest"), "PRIVATE_NS", False):
+        return "the cluster tests need the private mount namespace of tests/conftest.py"
+    missing = [tool for tool in tools if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")]
+    if missing:
+        return "not installed: %s (tests/run installs them)" % " ".join(missing)
+    return None
+
+
+def tail(path, lines):
+    """The last ``lines`` lines of a log file (or why it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except OSError as err:
+        return "(%s)" % err
+
+
+def read_from(path, mark):
+    """What was appended to ``path`` after it had ``mark`` bytes."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        handle.seek(mark)
+        return handle.read()
+
+
+def mount_source(path):
     """The source ("device") of the visible mount at ``path`` in our namespace, or None."""
     source = None
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
@@ -122,8 +167,209 @@ def _mount_source(path):
     return source
 
 
-class Cluster:
-    """Start, drive, query and stop the test cluster; see the module docstring."""
+def write_cib(path, options):
+    """An empty CIB holding ``options``, written offline (CIB_file) before pacemaker starts."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(_run(["cibadmin", "--empty"]).stdout)
+    for name, value in options.items():
+        _run(["crm_attribute", "--type", "crm_config", "--name", name, "--update", value], CIB_file=path)
+    shutil.chown(path, "hacluster", "haclient")
+    os.chmod(path, 0o600)
+
+
+class ClusterBase:
+    """What every test cluster offers the tests; see the module docstring."""
+
+    # Cluster options written into the CIB before the first start and restored by reset().
+    base_options = BASE_OPTIONS
+    # Where temporary files the tools must read or write go (None: the default /tmp).
+    tmpdir = None
+
+    # -- to provide
+
+    def tool(self, argv, input=None, check=True, timeout=60):
+        """Run a cluster tool (crm_mon, cibadmin, crm, ...) against this cluster."""
+        raise NotImplementedError
+
+    def dc_name(self):
+        """The node that is DC now, or None."""
+        raise NotImplementedError
+
+    def log_tail(self, lines=60):
+        """The end of the pacemaker log that tells most about a failure."""
+        raise NotImplementedError
+
+    # -- queries
+
+    def crm(self, *args, input=None, check=True, timeout=120):
+        """Run crmsh; its output (ANSI colours stripped: crmsh colours even into a pipe)."""
+        return self.tool(["crm", *args], input=input, check=check, timeout=timeout)
+
+    def mon(self):
+        return parse_mon(self.tool(["crm_mon", "-1", "--output-as=xml"]).stdout)
+
+    def pending_ops(self):
+        """Non-recurring operations in flight per the CIB status (rc-code 193, op-status -1).
+
+        Recurring monitors are left out: a monitor whose first run failed keeps
+        its pending record (call-id -1) for as long as the resource's history
+        lives, though nothing runs.  The controller leaves S_IDLE until the
+        first result of a new recurring monitor anyway.
+        """
+        root = ET.fromstring(self.tool(["cibadmin", "--query", "--scope", "status"]).stdout)
+        return ["%s on %s" % (op.get("operation_key"), op.get("on_node")) for op in root.iter("lrm_rsc_op")
+                if op.get("op-status") == "-1" and op.get("interval", "0") == "0"]
+
+    # -- waiting
+
+    def wait(self, predicate, timeout=30, what=None):
+        """Poll crm_mon until ``predicate(mon)`` is true; return that Mon, or raise with the evidence."""
+        last = [None]
+
+        def check():
+            last[0] = self.mon()
+            return predicate(last[0])
+
+        if procs.poll(check, timeout, 0.2):
+            return last[0]
+        raise ClusterError("timed out after %s s waiting for %s\n--- last crm_mon ---\n%s\n"
+                           "--- pacemaker.log (tail) ---\n%s"
+                           % (timeout, what or getattr(predicate, "__name__", "a condition"),
+                              last[0], self.log_tail()))
+
+    def wait_settled(self, timeout=60):
+        """Wait until the cluster has nothing left to do; return the settled Mon.
+
+        Settled: the DC's controller is idle, no operation is in flight, and
+        the scheduler, run on the live CIB, would schedule no action.  The
+        scheduler check closes the gap right after a CIB change, before the
+        controller has left S_IDLE.  (``crm_resource --wait`` asks the same
+        question but sleeps 2 s before its first look, even when idle.)
+        """
+        last = {}
+
+        def settled():
+            # crm_mon last: a snapshot taken before the other checks could
+            # predate a whole transition (starting a few Dummies takes 0.1 s),
+            # and would then be returned as the settled state.  crmadmin only
+            # once the cheaper checks pass, as each of its calls logs a line.
+            last.update(state=None, pending=None, actions=None, mon=None)
+            last["actions"] = self.scheduled_actions()
+            if last["actions"]:
+                return False
+            last["pending"] = self.pending_ops()
+            if last["pending"]:
+                return False
+            last["state"] = self._controller_state(self.dc_name())
+            if last["state"] != "S_IDLE":
+                return False
+            last["mon"] = self.mon()
+            return not last["mon"].busy
+
+        if procs.poll(settled, timeout, 0.1):
+            return last["mon"]
+        mon = last["mon"] or self.mon()
+        raise ClusterError("cluster not settled after %s s: scheduled: %s, in flight: %s %s, "
+                           "controller: %s\n--- last crm_mon ---\n%s\n--- pacemaker.log (tail) ---\n%s"
+                           % (timeout, last["actions"], last["pending"], mon.busy, last["state"],
+                              mon, self.log_tail()))
+
+    def _controller_state(self, node):
+        """The controller's state on ``node`` ("S_IDLE" on an idle DC), or None."""
+        if node is None:
+            return None
+        proc = self.tool(["crmadmin", "--quiet", "--status", node], check=False, timeout=10)
+        return (proc.stdout.strip() or proc.stderr.strip()) if proc.returncode == 0 else None
+
+    def scheduled_actions(self):
+        """The real (not pseudo) actions the scheduler would run now, from the live CIB."""
+        with tempfile.NamedTemporaryFile(prefix="graph.", suffix=".xml", dir=self.tmpdir) as graph:
+            self.tool(["crm_simulate", "--live-check", "--quiet", "--save-graph", graph.name])
+            root = ET.parse(graph.name).getroot()
+        return sorted({"%s %s" % (op.get("operation"), op.get("operation_key"))
+                       for tag in ("rsc_op", "crm_event") for op in root.iter(tag)})
+
+    # -- changes
+
+    def load(self, text, settle=True):
+        """``crm configure load update`` of ``text``; then wait until the cluster has acted on it."""
+        with tempfile.NamedTemporaryFile("w", prefix="crm-load.", suffix=".crm", dir=self.tmpdir) as handle:
+            handle.write(text)
+            handle.flush()
+            self.crm("configure", "load", "update", handle.name)
+        return self.wait_settled() if settle else None
+
+    def cleanup(self, resource=None, settle=True):
+        """Forget failures (and fail counts) of ``resource``, or of all resources."""
+        argv = ["crm_resource", "--cleanup"]
+        if resource:
+            argv += ["--resource", resource]
+        self.tool(argv)
+        return self.wait_settled() if settle else None
+
+    def reset(self):
+        """Back to an empty configuration: no resources, constraints, defaults or node attributes.
+
+        One ``cibadmin --replace`` of the configuration section: removing
+        resources and the constraints that point at them in separate steps
+        would fail schema validation in between.  Pacemaker stops the now
+        orphaned resources and drops their history; a refresh then clears
+        any fail counts left.  The cluster options go back to ``base_options``
+        (see _reset_options).  Nothing needs to settle first: pacemaker aborts
+        whatever transition is in flight, so a module that left a resource
+        flapping cannot stall this.
+        """
+        config = ET.fromstring(self.tool(["cibadmin", "--query", "--scope", "configuration"]).stdout)
+        for section in ("resources", "constraints"):
+            elem = config.find(section)
+            for child in list(elem):
+                elem.remove(child)
+        for section in ("rsc_defaults", "op_defaults", "fencing-topology", "tags", "acls", "alerts"):
+            elem = config.find(section)
+            if elem is not None:
+                config.remove(elem)
+        for node in config.findall("nodes/node"):
+            for child in list(node):
+                node.remove(child)
+        self._reset_options(config.find("crm_config"))
+        self.tool(["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"],
+                  input=ET.tostring(config, encoding="unicode"))
+        self.wait_settled()
+        self.tool(["crm_resource", "--refresh"])
+        mon = self.wait_settled()
+        # Transient attributes live in attrd, not in the configuration.
+        for node in mon.nodes.values():
+            for name in node.attributes:
+                self.tool(["attrd_updater", "--node", node.name, "--name", name, "--delete"])
+        if any(node.attributes for node in mon.nodes.values()):
+            mon = self.wait(lambda m: not any(n.attributes for n in m.nodes.values()), 30,
+                            "transient node attributes to be deleted")
+        if mon.resources or mon.failures:
+            raise ClusterError("reset left resources or failures behind:\n%s" % mon)
+        return mon
+
+    def _reset_options(self, crm_config):
+        """Make ``crm_config`` hold the base options and pacemaker's own options, in one set.
+
+        Left as it is when it already does: the controller re-reads its
+        options after any change there, which costs a second.
+        """
+        bootstrap = "cib-bootstrap-options"
+        options = {nv.get("name"): nv.get("value") for nv in crm_config.iter("nvpair")
+                   if nv.get("name") in PACEMAKER_OPTIONS}
+        options.update(self.base_options)
+        current = [(s.get("id"), nv.get("name"), nv.get("value")) for s in crm_config for nv in s]
+        if sorted(current) == sorted((bootstrap, k, v) for k, v in options.items()):
+            return
+        for child in list(crm_config):
+            crm_config.remove(child)
+        props = ET.SubElement(crm_config, "cluster_property_set", id=bootstrap)
+        for name, value in options.items():
+            ET.SubElement(props, "nvpair", id="%s-%s" % (bootstrap, name), name=name, value=value)
+
+
+class Cluster(ClusterBase):
+    """Start, drive, query and stop the single-node test cluster; see the module docstring."""
 
     def __init__(self, state=STATE):
         self.state = state
@@ -213,20 +459,11 @@ class Cluster:
     @staticmethod
     def _unmount_private():
         for path in PRIVATE_DIRS:
-            while _mount_source(path) == TMPFS_SOURCE:
+            while mount_source(path) == TMPFS_SOURCE:
                 _run(["umount", path])
 
-    @staticmethod
-    def _write_cib():
-        """A CIB with BASE_OPTIONS, written offline (CIB_file) before pacemaker starts."""
-        cib = os.path.join(CIB_DIR, "cib.xml")
-        with open(cib, "w", encoding="utf-8") as handle:
-            handle.write(_run(["cibadmin", "--empty"]).stdout)
-        for name, value in BASE_OPTIONS.items():
-            _run(["crm_attribute", "--type", "crm_config", "--name", name, "--update", value],
-                 CIB_file=cib)
-        shutil.chown(cib, "hacluster", "haclient")
-        os.chmod(cib, 0o600)
+    def _write_cib(self):
+        write_cib(os.path.join(CIB_DIR, "cib.xml"), self.base_options)
 
     def _spawn(self, name, argv, **env):
         with open(os.path.join(self.state, name + ".out"), "w", encoding="utf-8") as out:
@@ -256,7 +493,7 @@ class Cluster:
         for name in ("corosync.out", "corosync.log", "pacemakerd.out", "pacemaker.log"):
             path = os.path.join(self.state, name)
             if os.path.exists(path):
-                evidence.append("--- %s (tail) ---\n%s" % (path, self._tail(path, 40)))
+                evidence.append("--- %s (tail) ---\n%s" % (path, tail(path, 40)))
         self.stop()
         raise ClusterError("\n".join(evidence))
 
@@ -273,6 +510,12 @@ class Cluster:
 
     # -- queries
 
+    def tool(self, argv, input=None, check=True, timeout=60):
+        return _run(argv, input=input, check=check, timeout=timeout)
+
+    def dc_name(self):
+        return self.node                # the only node
+
     @staticmethod
     def node_name():
         return os.uname().nodename
@@ -284,27 +527,8 @@ class Cluster:
             self._node = _run(["crm_node", "-n"]).stdout.strip()
         return self._node
 
-    def crm(self, *args, input=None, check=True, timeout=120):
-        """Run crmsh; its output (ANSI colours stripped: crmsh colours even into a pipe)."""
-        return _run(["crm", *args], input=input, check=check, timeout=timeout)
-
-    def mon(self):
-        return parse_mon(_run(["crm_mon", "-1", "--output-as=xml"]).stdout)
-
-    def pending_ops(self):
-        """Non-recurring operations in flight per the CIB status (rc-code 193, op-status -1).
-
-        Recurring monitors are left out: a monitor whose first run failed keeps
-        its pending record (call-id -1) for as long as the resource's history
-        lives, though nothing runs.  The controller leaves S_IDLE until the
-        first result of a new recurring monitor anyway.
-        """
-        root = ET.fromstring(_run(["cibadmin", "--query", "--scope", "status"]).stdout)
-        return ["%s on %s" % (op.get("operation_key"), op.get("on_node")) for op in root.iter("lrm_rsc_op")
-                if op.get("op-status") == "-1" and op.get("interval", "0") == "0"]
-
     def log_tail(self, lines=60):
-        return self._tail(self.pacemaker_log, lines)
+        return tail(self.pacemaker_log, lines)
 
     def log_mark(self):
         """A position in pacemaker.log, for log_since()."""
@@ -312,162 +536,4 @@ class Cluster:
 
     def log_since(self, mark):
         """What pacemaker logged after log_mark() returned ``mark`` (full exit reasons are here)."""
-        with open(self.pacemaker_log, encoding="utf-8", errors="replace") as handle:
-            handle.seek(mark)
-            return handle.read()
-
-    @staticmethod
-    def _tail(path, lines):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                return "".join(handle.readlines()[-lines:])
-        except OSError as err:
-            return "(%s)" % err
-
-    # -- waiting
-
-    def wait(self, predicate, timeout=30, what=None):
-        """Poll crm_mon until ``predicate(mon)`` is true; return that Mon, or raise with the evidence."""
-        last = [None]
-
-        def check():
-            last[0] = self.mon()
-            return predicate(last[0])
-
-        if procs.poll(check, timeout, 0.2):
-            return last[0]
-        raise ClusterError("timed out after %s s waiting for %s\n--- last crm_mon ---\n%s\n"
-                           "--- pacemaker.log (tail) ---\n%s"
-                           % (timeout, what or getattr(predicate, "__name__", "a condition"),
-                              last[0], self.log_tail()))
-
-    def wait_settled(self, timeout=60):
-        """Wait until the cluster has nothing left to do; return the settled Mon.
-
-        Settled: the DC's controller is idle, no operation is in flight, and
-        the scheduler, run on the live CIB, would schedule no action.  The
-        scheduler check closes the gap right after a CIB change, before the
-        controller has left S_IDLE.  (``crm_resource --wait`` asks the same
-        question but sleeps 2 s before its first look, even when idle.)
-        """
-        last = {}
-
-        def settled():
-            # crm_mon last: a snapshot taken before the other checks could
-            # predate a whole transition (starting a few Dummies takes 0.1 s),
-            # and would then be returned as the settled state.  crmadmin only
-            # once the cheaper checks pass, as each of its calls logs a line.
-            last.update(state=None, pending=None, actions=None, mon=None)
-            last["actions"] = self.scheduled_actions()
-            if last["actions"]:
-                return False
-            last["pending"] = self.pending_ops()
-            if last["pending"]:
-                return False
-            last["state"] = self._controller_state(self.node)     # the DC: the only node
-            if last["state"] != "S_IDLE":
-                return False
-            last["mon"] = self.mon()
-            return not last["mon"].busy
-
-        if procs.poll(settled, timeout, 0.1):
-            return last["mon"]
-        mon = last["mon"] or self.mon()
-        raise ClusterError("cluster not settled after %s s: scheduled: %s, in flight: %s %s, "
-                           "controller: %s\n--- last crm_mon ---\n%s\n--- pacemaker.log (tail) ---\n%s"
-                           % (timeout, last["actions"], last["pending"], mon.busy, last["state"],
-                              mon, self.log_tail()))
-
-    @staticmethod
-    def _controller_state(node):
-        """The controller's state on ``node`` ("S_IDLE" on an idle DC), or None."""
-        proc = _run(["crmadmin", "--quiet", "--status", node], check=False, timeout=10)
-        return (proc.stdout.strip() or proc.stderr.strip()) if proc.returncode == 0 else None
-
-    @staticmethod
-    def scheduled_actions():
-        """The real (not pseudo) actions the scheduler would run now, from the live CIB."""
-        with tempfile.NamedTemporaryFile(prefix="graph.", suffix=".xml") as graph:
-            _run(["crm_simulate", "--live-check", "--quiet", "--save-graph", graph.name])
-            root = ET.parse(graph.name).getroot()
-        return sorted({"%s %s" % (op.get("operation"), op.get("operation_key"))
-                       for tag in ("rsc_op", "crm_event") for op in root.iter(tag)})
-
-    # -- changes
-
-    def load(self, text, settle=True):
-        """``crm configure load update`` of ``text``; then wait until the cluster has acted on it."""
-        with tempfile.NamedTemporaryFile("w", prefix="crm-load.", suffix=".crm") as handle:
-            handle.write(text)
-            handle.flush()
-            self.crm("configure", "load", "update", handle.name)
-        return self.wait_settled() if settle else None
-
-    def cleanup(self, resource=None, settle=True):
-        """Forget failures (and fail counts) of ``resource``, or of all resources."""
-        argv = ["crm_resource", "--cleanup"]
-        if resource:
-            argv += ["--resource", resource]
-        _run(argv)
-        return self.wait_settled() if settle else None
-
-    def reset(self):
-        """Back to an empty configuration: no resources, constraints, defaults or node attributes.
-
-        One ``cibadmin --replace`` of the configuration section: removing
-        resources and the constraints that point at them in separate steps
-        would fail schema validation in between.  Pacemaker stops the now
-        orphaned resources and drops their history; a refresh then clears
-        any fail counts left.  The cluster options go back to BASE_OPTIONS
-        (see _reset_options).  Nothing needs to settle first: pacemaker aborts
-        whatever transition is in flight, so a module that left a resource
-        flapping cannot stall this.
-        """
-        config = ET.fromstring(_run(["cibadmin", "--query", "--scope", "configuration"]).stdout)
-        for section in ("resources", "constraints"):
-            elem = config.find(section)
-            for child in list(elem):
-                elem.remove(child)
-        for section in ("rsc_defaults", "op_defaults", "fencing-topology", "tags", "acls", "alerts"):
-            elem = config.find(section)
-            if elem is not None:
-                config.remove(elem)
-        for node in config.findall("nodes/node"):
-            for child in list(node):
-                node.remove(child)
-        self._reset_options(config.find("crm_config"))
-        _run(["cibadmin", "--replace", "--scope", "configuration", "--xml-pipe"],
-             input=ET.tostring(config, encoding="unicode"))
-        self.wait_settled()
-        _run(["crm_resource", "--refresh"])
-        mon = self.wait_settled()
-        # Transient attributes live in attrd, not in the configuration.
-        for node in mon.nodes.values():
-            for name in node.attributes:
-                _run(["attrd_updater", "--node", node.name, "--name", name, "--delete"])
-        if any(node.attributes for node in mon.nodes.values()):
-            mon = self.wait(lambda m: not any(n.attributes for n in m.nodes.values()), 30,
-                            "transient node attributes to be deleted")
-        if mon.resources or mon.failures:
-            raise ClusterError("reset left resources or failures behind:\n%s" % mon)
-        return mon
-
-    @staticmethod
-    def _reset_options(crm_config):
-        """Make ``crm_config`` hold BASE_OPTIONS and pacemaker's own options, in one set.
-
-        Left as it is when it already does: the controller re-reads its
-        options after any change there, which costs a second.
-        """
-        bootstrap = "cib-bootstrap-options"
-        options = {nv.get("name"): nv.get("value") for nv in crm_config.iter("nvpair")
-                   if nv.get("name") in PACEMAKER_OPTIONS}
-        options.update(BASE_OPTIONS)
-        current = [(s.get("id"), nv.get("name"), nv.get("value")) for s in crm_config for nv in s]
-        if sorted(current) == sorted((bootstrap, k, v) for k, v in options.items()):
-            return
-        for child in list(crm_config):
-            crm_config.remove(child)
-        props = ET.SubElement(crm_config, "cluster_property_set", id=bootstrap)
-        for name, value in options.items():
-            ET.SubElement(props, "nvpair", id="%s-%s" % (bootstrap, name), name=name, value=value)
+        return read_from(self.pacemaker_log, mark)

@@ -1,36 +1,25 @@
-"""Fixtures for the cluster tests: one real cluster per session, emptied per module.
+"""Fixtures for the single-node cluster tests: one real cluster for the package, emptied per module.
 
-Starting the cluster costs ~5 s, so one serves the whole session;
+Starting the cluster costs ~5 s, so one serves the whole package;
 ``cluster`` (module scope) resets it to an empty configuration before each
 module, so modules do not see each other's resources, constraints, node
 attributes or failures.
 """
 
-import os
-import shutil
-import sys
-
 import pytest
 
-from .cluster import Cluster
+from .cluster import Cluster, why_not_here
 
 TOOLS = ("corosync", "corosync-quorumtool", "pacemakerd", "crm", "crm_mon", "crm_node",
          "crm_resource", "crm_attribute", "crm_simulate", "crmadmin", "cibadmin", "attrd_updater")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_session():
-    """The running Cluster; stopped at the end of the session."""
-    if os.geteuid() != 0:
-        pytest.skip("the cluster tests need root")
-    # Pacemaker inherits our mount namespace: without the private one that
-    # tests/conftest.py (imported by pytest as "conftest") makes, mounts made
-    # by resources would land on the host.
-    if not getattr(sys.modules.get("conftest"), "PRIVATE_NS", False):
-        pytest.skip("the cluster tests need the private mount namespace of tests/conftest.py")
-    missing = [tool for tool in TOOLS if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")]
-    if missing:
-        pytest.skip("not installed: %s (apt: corosync pacemaker crmsh)" % " ".join(missing))
+    """The running Cluster; stopped once this package's tests are done (before tests/cluster3's)."""
+    reason = why_not_here(TOOLS)
+    if reason:
+        pytest.skip(reason)
     cluster = Cluster()
     try:
         cluster.start()
@@ -44,11 +33,3 @@ def cluster(cluster_session):
     """The session's cluster, emptied (Cluster.reset) before the module's first test."""
     cluster_session.reset()
     return cluster_session
-
-
-def pytest_terminal_summary(terminalreporter):
-    from .timings import RECORDED
-    if RECORDED:
-        terminalreporter.section("cluster timings (seconds)")
-        for what, seconds in RECORDED:
-            terminalreporter.write_line("%7.1f  %s" % (seconds, what))

@@ -55,6 +55,7 @@ class Mon:
     nodes: dict                 # name -> Node
     resources: dict             # id -> Resource (groups and clones are flattened)
     failures: list              # [Failure]
+    instances: list = field(default_factory=list)   # [Resource], every clone instance too
 
     @property
     def busy(self):
@@ -102,15 +103,17 @@ def parse_mon(text):
             nodes[elem.get("name")].attributes = {a.get("name"): a.get("value")
                                                   for a in elem.findall("attribute")}
     resources = {}
+    instances = []
 
     def walk(parent_elem, parent_id):
         for elem in parent_elem:
             if elem.tag == "resource":
-                resources[elem.get("id")] = Resource(
+                resources[elem.get("id")] = resource = Resource(
                     elem.get("id"), elem.get("resource_agent"), elem.get("role"),
                     _true(elem, "active"), _true(elem, "failed"), _true(elem, "blocked"),
                     _true(elem, "managed"), _true(elem, "orphaned"),
                     [n.get("name") for n in elem.findall("node")], parent_id)
+                instances.append(resource)
             elif elem.tag in ("group", "clone", "bundle"):
                 walk(elem, elem.get("id"))
 
@@ -127,4 +130,4 @@ def parse_mon(text):
         failures.append(Failure(rid, elem.get("task") or task, int(elem.get("interval") or interval),
                                 elem.get("node"), int(elem.get("exitcode")), elem.get("exitstatus"),
                                 elem.get("exitreason") or "", elem.get("status")))
-    return Mon(text, dc, quorate, nodes, resources, failures)
+    return Mon(text, dc, quorate, nodes, resources, failures, instances)

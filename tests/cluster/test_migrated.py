@@ -29,12 +29,11 @@ from services.listeners import TcpAcceptor
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 from services.postfix import PostfixConfig
 
+from . import standin
 from .timings import record
 
 pytestmark = [pytest.mark.integration]
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MIGRATED = os.path.join(TOP, "packaging", "examples", "migrated.crm")
 NAMES = ("mysql", "redis", "gromox", "grommunio-web", "grommunio-antispam", "grommunio-dav",
          "grommunio-admin-api")
 BINDS_INTERVAL, HEALTH_INTERVAL, MAPS_INTERVAL = 5, 5, 10
@@ -42,44 +41,22 @@ BINDS_INTERVAL, HEALTH_INTERVAL, MAPS_INTERVAL = 5, 5, 10
 
 # -- the stand-in configuration ------------------------------------------------------
 
-def statements(text):
-    """crm statements of ``text``, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n\s*", " ", text)
-    return [line.strip() for line in joined.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+def single_node(text, env):
+    """``migrated.crm`` for this one node: same ids, groups and constraints."""
+    def keep(words):
+        if words[0] in ("node", "property"):
+            return False  # node1..3 do not exist here; the fixture owns the cluster options
+        return not (words[0] == "location" and words[-1] == "node3")  # no witness to keep off
+
+    return standin.stand_in(text, {
+        "grodata": standin.drbd,
+        "grodata_mount": lambda stmt: _mount(env),
+        "grodata_binds": lambda stmt: _binds(stmt, env),
+        "stack_health": lambda stmt: _health(stmt, env),
+        "postfix_maps": lambda stmt: _maps(stmt, env)}, keep)
 
 
-def stand_in(text, env):
-    """``migrated.crm`` for this machine: same ids, groups and constraints."""
-    out = []
-    for stmt in statements(text):
-        words = stmt.split()
-        kind, rid = words[0], words[1] if len(words) > 1 else ""
-        if kind in ("node", "property"):
-            continue  # node1..3 do not exist here; the fixture owns the cluster options
-        if kind == "location" and words[-1] == "node3":
-            continue  # there is no witness node to keep things off
-        if kind == "primitive":
-            stmt = PRIMITIVES.get(rid, _dummy)(stmt, env)
-        out.append(stmt)
-    return "\n".join(out) + "\n"
-
-
-def _ops(stmt):
-    return stmt[stmt.index(" op "):] if " op " in stmt else ""
-
-
-def _dummy(stmt, env):
-    words = stmt.split()
-    assert words[2].startswith("systemd:") or words[2] == "IPaddr2", stmt
-    return "primitive %s ocf:pacemaker:Dummy%s" % (words[1], _ops(stmt))
-
-
-def _drbd(stmt, env):
-    return "primitive grodata ocf:pacemaker:Stateful%s" % _ops(stmt)
-
-
-def _mount(stmt, env):
+def _mount(env):
     # A real filesystem on a loop device.  Its monitor is slow on purpose:
     # the tests below must see grodata-binds meet an unmounted /grodata,
     # not Filesystem repair it first.
@@ -88,33 +65,24 @@ def _mount(stmt, env):
             % (env["image"], env["grodata"]))
 
 
-def _ours(stmt, agent, params, interval):
-    """One of our primitives: the test's parameters, the example's ops, a shorter interval."""
-    assert "ocf:grommunio:%s" % agent in stmt, stmt
-    ops = re.sub(r"(op monitor interval=)\d+s", r"\g<1>%ds" % interval, _ops(stmt))
-    return "primitive %s ocf:grommunio:%s params %s%s" % (stmt.split()[1], agent, params, ops)
-
-
 def _binds(stmt, env):
     pairs = " ".join("%s/%s:%s/%s" % (env["grodata"], n, env["varlib"], n) for n in NAMES)
-    return _ours(stmt, "grodata-binds", 'grodata=%s binds="%s"' % (env["grodata"], pairs),
-                 BINDS_INTERVAL)
+    return standin.ours(stmt, "grodata-binds", {"grodata": env["grodata"], "binds": pairs},
+                        BINDS_INTERVAL)
 
 
 def _health(stmt, env):
-    params = " ".join("%s=%s" % (name, env[name]) for name in (
+    values = {name: env[name] for name in (
         "imap_url", "admin_api_url", "mysql_config", "mysql_socket", "lmtp_address",
-        "redis_address", "milter_address"))
-    return _ours(stmt, "stack-health", params + " check_timeout=2", HEALTH_INTERVAL)
+        "redis_address", "milter_address")}
+    values["check_timeout"] = "2"
+    return standin.ours(stmt, "stack-health", values, HEALTH_INTERVAL)
 
 
 def _maps(stmt, env):
-    return _ours(stmt, "postfix-maps", 'config_directory=%s maps="%s" milters=%s'
-                 % (env["postfix"].directory, env["maps"], env["milters"]), MAPS_INTERVAL)
-
-
-PRIMITIVES = {"grodata": _drbd, "grodata_mount": _mount, "grodata_binds": _binds,
-              "stack_health": _health, "postfix_maps": _maps}
+    return standin.ours(stmt, "postfix-maps", {"config_directory": env["postfix"].directory,
+                                               "maps": env["maps"], "milters": env["milters"]},
+                        MAPS_INTERVAL)
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -165,8 +133,7 @@ def env(scratch, tmp_path_factory, dovecot_session, mariadb, redis_session, admi
 @pytest.fixture(scope="module")
 def loaded(cluster, env):
     """The stand-in configuration, loaded and started; unloaded at the end."""
-    with open(MIGRATED, encoding="utf-8") as handle:
-        text = stand_in(handle.read(), env)
+    text = single_node(standin.example("migrated.crm"), env)
     began = time.monotonic()
     mark = cluster.log_mark()
     cluster.load(text, settle=False)
