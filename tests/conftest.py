@@ -128,4 +128,4 @@ def pytest_terminal_summary(terminalreporter):
     if timings is not None and timings.RECORDED:
         terminalreporter.section("cluster timings (seconds)")
         for what, seconds in timings.RECORDED:
-            terminalreporter.write_line("%7.1f  %s" % (seconds, what))
+            terminalreporter.write_line("%7.2f  %s" % (seconds, what))

@@ -309,7 +309,7 @@ state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 hostname = {cert_name}
 protocols = imap lmtp
-listen = 127.0.0.1
+listen = {host}
 default_login_user = dovenull
 default_internal_user = dovecot
 
@@ -338,7 +338,7 @@ service imap-login {{
 }}
 service lmtp {{
   inet_listener lmtp {{
-    address = 127.0.0.1
+    address = {host}
     port = {lmtp}
   }}
 {lmtp6}}}
@@ -395,7 +395,7 @@ class Dovecot(Daemon):
         with open(self.config, "w", encoding="ascii") as handle:
             handle.write(CONFIG.format(
                 instance="test-%s" % os.path.basename(self.directory), dir=self.directory,
-                cert_name=self.cert_name, imap=self.imap_port, imaps=self.imaps_port,
+                host=self.host, cert_name=self.cert_name, imap=self.imap_port, imaps=self.imaps_port,
                 lmtp=self.lmtp_port, lmtp6=lmtp6))
 
     def _make_cert(self):

@@ -94,10 +94,17 @@ def _postfix_gid():
 
 class PostfixConfig:
     """A config_directory: ``directory``, ``main_cf``, ``master_cf``, ``maps``
-    (main.cf parameter -> absolute .cf path) and helpers that edit it."""
+    (main.cf parameter -> absolute .cf path) and helpers that edit it.
 
-    def __init__(self, directory, mariadb):
+    With ``root``, the files are written under ``root`` while every path in
+    them (and in ``maps``) is ``directory`` as seen from there: a cluster
+    node's /etc/postfix, written through the node's root.  The helpers that
+    run Postfix's tools (``set``, ``get``, ``postmap``) need ``root`` empty.
+    """
+
+    def __init__(self, directory, mariadb, root=""):
         self.directory = str(directory)
+        self.root = root
         self.mariadb = mariadb
         self.main_cf = os.path.join(self.directory, "main.cf")
         self.master_cf = os.path.join(self.directory, "master.cf")
@@ -109,10 +116,10 @@ class PostfixConfig:
                 dbname=DB_NAME, query=query), 0o640, _postfix_gid())
         self._write(self.main_cf, MAIN_CF.format(**self.maps), 0o644)
         self._write(self.master_cf, MASTER_CF, 0o644)
-        os.chmod(self.directory, 0o755)         # like /etc/postfix
+        os.chmod(root + self.directory, 0o755)  # like /etc/postfix
 
-    @staticmethod
-    def _write(path, text, mode, gid=0):
+    def _write(self, path, text, mode, gid=0):
+        path = self.root + path
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chown(path, 0, gid)
@@ -138,7 +145,7 @@ class PostfixConfig:
 
     def edit_cf(self, name_or_param, key, value):
         """Set ``key = value`` in a .cf file (appended if missing); value None removes the key."""
-        path = self.path(name_or_param)
+        path = self.root + self.path(name_or_param)
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
         pattern = re.compile(r"\s*%s\s*=" % re.escape(key))
@@ -161,7 +168,7 @@ class PostfixConfig:
 
     def chmod(self, name_or_param, mode):
         """Note: root (the agents' user) reads a mode 0000 file all the same."""
-        os.chmod(self.path(name_or_param), mode)
+        os.chmod(self.root + self.path(name_or_param), mode)
 
     def postmap(self, name_or_param, key, timeout=60):
         """``postmap -c DIR -q KEY mysql:FILE``; the CompletedProcess (text)."""
