@@ -436,9 +436,16 @@ def test_health_attribute_follows_the_verdict(health, adminapi, fake_attrd):
     assert health("monitor", env=env, **params).rc == 190
     assert health("monitor", env=env, **params).rc == 1
     assert health("monitor", env=env, **params).rc == 1
-    assert health("stop", env=env, **params).rc == 0
+    # Stopped after a red verdict, the node stays red (the move off it starts with this stop).
+    stop = health("stop", env=env, **params)
+    assert stop.rc == 0 and "leaving #health-grommunio=red" in stop.stderr
     assert calls() == ["-n #health-grommunio -U green", "-n #health-grommunio -U yellow",
-                       "-n #health-grommunio -U red", "-n #health-grommunio -D"]
+                       "-n #health-grommunio -U red"]
+    # A start that passes proves the node healthy; a clean stop then leaves no mark.
+    adminapi.mode = "healthy"
+    assert health("start", env=env, **params).rc == 0
+    assert health("stop", env=env, **params).rc == 0
+    assert calls()[3:] == ["-n #health-grommunio -U green", "-n #health-grommunio -D"]
 
 
 def test_health_attribute_without_attrd_only_warns(health, adminapi):

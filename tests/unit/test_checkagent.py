@@ -16,7 +16,7 @@ from grommunio_ocf.checkagent import CheckAgent, shared
 from grommunio_ocf.health import Check, CheckDegraded, CheckFailed
 from grommunio_ocf.params import SECONDS, STRING, Param
 from grommunio_ocf.state import StateFile, state_path
-from grommunio_ocf.status import Status
+from grommunio_ocf.status import OCFError, Status
 
 from conftest import Result
 
@@ -560,3 +560,14 @@ def test_a_state_without_verdict_uses_the_published_colour(call, script, attr, s
     state.write({"fails": "0", "health": "green"})
     call("stop", HEALTH)
     assert attr.clear.call_args.args[0] == "#health-watch"
+
+
+def test_an_unreadable_state_at_stop_leaves_the_attribute(call, attr, state, mocker):
+    call("start", HEALTH)
+    mocker.patch.object(StateFile, "read", side_effect=OCFError(
+        Status.ERR_GENERIC, "cannot read the state file x: Input/output error"))
+    stop = call("stop", HEALTH)
+    assert stop.rc == 0 and stop.reason is None
+    assert "cannot read the state file x: Input/output error; leaving any node attribute" in stop.stderr
+    attr.clear.assert_not_called()
+    assert not os.path.exists(state.path)
