@@ -134,6 +134,21 @@ def kill_cgroup(cgroup):
         raise ClusterError("%s still has processes %s s after cgroup.kill" % (cgroup, fence_cgroup.KILL_WAIT))
 
 
+def remove_cgroup(path, timeout=5):
+    """rmdir an emptied cgroup; the kernel may report it busy while its last tasks are released."""
+    def removed():
+        try:
+            os.rmdir(path)
+        except OSError as err:
+            if err.errno != errno.EBUSY:
+                raise
+            return False
+        return True
+
+    if not procs.poll(removed, timeout, 0.05):
+        raise ClusterError("cgroup %s still busy %s s after its processes were killed" % (path, timeout))
+
+
 def parse_mountinfo(text):
     """[(mount point, fstype, source, root inside its filesystem)] of a mountinfo text."""
     mounts = []
@@ -507,10 +522,12 @@ class NodeCluster(ClusterBase):
                 path = os.path.join(self.cgroup, name)
                 if os.path.isdir(path):
                     kill_cgroup(path)
-                    os.rmdir(path)
-            os.rmdir(self.cgroup)
-        for node in self.nodes.values():
-            node._reap()
+            for node in self.nodes.values():
+                node._reap()            # our own dead nodes' unshare: zombies keep a cgroup busy
+            for name in sorted(os.listdir(self.cgroup)):
+                if os.path.isdir(os.path.join(self.cgroup, name)):
+                    remove_cgroup(os.path.join(self.cgroup, name))
+            remove_cgroup(self.cgroup)
         SharedDisk.detach_all(self.disk.image)
         while mount_source(self.nodes_dir) == TMPFS_SOURCE:
             subprocess.run(["umount", self.nodes_dir], check=True)
