@@ -58,7 +58,7 @@ class Healthy:
     def make(self):
         return _Pair()
 
-    def params(self, pair):
+    def params(self, pair, directory):
         return {"imap_url": "imap://%s" % pair.imap.address, "admin_api_url": "",
                 "mysql_config": "", "lmtp_address": "", "redis_address": "",
                 "milter_address": pair.milter.address, "critical": "imap,milter"}
