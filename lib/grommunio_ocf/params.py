@@ -14,6 +14,7 @@ from .status import Status
 
 TRUE_WORDS = frozenset(("1", "true", "yes", "on", "y"))
 FALSE_WORDS = frozenset(("0", "false", "no", "off", "n"))
+OFF_WORD = "off"  # for parameters whose empty value turns something off (Param.off)
 
 
 class ParamType:
@@ -112,6 +113,9 @@ class Param:
     * ``choices``: the words allowed -- for a ``LIST`` every item must be
       one of them; the metadata's longdesc lists them;
     * ``minimum``: the smallest number allowed (``INTEGER``, ``SECONDS``);
+    * ``off``: the word ``off`` means what the empty value means ("not
+      checked"): pcs cannot store an empty value (``name=`` deletes the
+      attribute, and the default comes back), so a pcs user needs a word;
     * ``validator``: what no data can say, given the converted value; it
       returns it (possibly normalised) or raises ``ValueError`` with a
       message that does not repeat the parameter's name.
@@ -125,11 +129,11 @@ class Param:
 
     __slots__ = ("name", "type", "default", "required", "unique", "reloadable",
                  "shortdesc", "longdesc", "validator", "error_status", "nonempty", "choices",
-                 "minimum")
+                 "minimum", "off")
 
     def __init__(self, name, type=STRING, default=None, *, shortdesc, longdesc=None,
                  required=False, unique=False, reloadable=False, nonempty=False, choices=None,
-                 minimum=None, validator=None, error_status=Status.ERR_CONFIGURED):
+                 minimum=None, off=False, validator=None, error_status=Status.ERR_CONFIGURED):
         if required and default is not None:
             raise TypeError("parameter %s: a required parameter has no default" % name)
         if minimum is not None and type not in (INTEGER, SECONDS):
@@ -147,6 +151,7 @@ class Param:
         self.nonempty = nonempty
         self.choices = tuple(choices) if choices is not None else None
         self.minimum = minimum
+        self.off = off
         self.validator = validator
         self.error_status = Status(error_status)
 
@@ -160,8 +165,9 @@ class Param:
         return Param(self.name, self.type, **fields)
 
     def convert(self, text):
-
         """Text -> value, raising ``ValueError`` with the reason."""
+        if self.off and text.strip().lower() == OFF_WORD:
+            text = ""
         value = self.type.convert(text)
         if self.nonempty and (value is None or value == "" or value == ()):
             raise ValueError("must not be empty")
@@ -178,11 +184,13 @@ class Param:
         return value
 
     def described(self):
-        """The longdesc as the metadata shows it: the text, then the choices."""
-        if self.choices is None:
-            return self.longdesc
-        return "%s %s: %s." % (self.longdesc.rstrip(), "Any of" if self.type is LIST else "One of",
-                               ", ".join(self.choices))
+        """The longdesc as the metadata shows it: the text, the choices, the off word."""
+        text = self.longdesc.rstrip()
+        if self.choices is not None:
+            text += " %s: %s." % ("Any of" if self.type is LIST else "One of", ", ".join(self.choices))
+        if self.off:
+            text += " '%s' is the same as empty (pcs cannot set an empty value)." % OFF_WORD
+        return text
 
 
 def _number(value):

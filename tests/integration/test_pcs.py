@@ -116,13 +116,8 @@ def test_readme_pcs_examples_run(cib):
                        ("groCluster", [])):
         proc = pcs(cib, "resource", "create", rsc, "ocf:pacemaker:Dummy", *group)
         assert proc.returncode == 0, proc.stderr
-    for command in readme_commands("pcs ") + readme_commands("cibadmin --modify"):
+    for command in readme_commands("pcs "):
         argv = shlex.split(command)
-        if argv[0] == "cibadmin":        # what pcs cannot do (an empty value)
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                                  env=dict(ENV, CIB_file=cib))
-            assert proc.returncode == 0, (command, proc.stderr)
-            continue
         if argv[1:3] in (["resource", "refresh"], ["cluster", "cib"], ["cluster", "cib-push"]):
             continue            # live-cluster commands
         if argv[1:3] == ["resource", "create"] and pcs(cib, "resource", "config",

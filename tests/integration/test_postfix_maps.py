@@ -353,3 +353,15 @@ def test_main_cf_gone_under_a_started_resource_is_one_failure(maps, setup):
     assert result.rc == 1
     assert result.reason == ("setting: postconf -c %s: open %s: No such file or directory"
                              % (pc.directory, pc.main_cf))
+
+
+def test_off_turns_the_milter_and_transport_checks_off(maps, setup):
+    """pcs cannot store an empty value: ``off`` is the word for it."""
+    pc, params = setup
+    params.update(milters="off", virtual_transport="OFF")
+    assert maps("validate-all", params).rc == 0
+    result = start_and_monitor(maps, params, args=("--verbose",))
+    assert result.rc == 0, result
+    targets = [line.split()[1] for line in result.stdout.splitlines()]
+    assert "smtpd_milters" not in targets and "virtual_transport" not in targets
+    assert not any(line.startswith("milter ") for line in result.stdout.splitlines())

@@ -520,3 +520,16 @@ def test_ocf_tester_passes(tmp_path, dovecot, mariadb, adminapi, redis):
     assert "passed all tests" in out, out
     assert "Traceback" not in out
     assert DB_PASSWORD not in out
+
+
+def test_off_turns_a_check_off_as_empty_does(health, adminapi):
+    """pcs cannot store an empty value: ``off`` is the word for it."""
+    params = dict(ALL_OFF, imap_url="off", mysql_config="off", lmtp_address="Off",
+                  admin_api_url=adminapi.status_url, critical="admin_api")
+    started(health, **params)
+    result = health("monitor", args=("--verbose",), **params)
+    assert result.rc == 0, result
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["admin_api"]
+    everything_off = health("validate-all", **dict(params, admin_api_url="off"))
+    assert everything_off.rc == 6
+    assert everything_off.reason.startswith("at least one of imap_url, admin_api_url")

@@ -528,3 +528,33 @@ def test_seconds_param_default_and_problem():
     assert values.check_timeout is None
     assert [p.text for p in problems] == [
         "check_timeout: '-1' is not a duration (e.g. 5, 2.5s or 500ms)"]
+
+
+# -- off: the word for "empty" that pcs can store ----------------------------------------
+
+@pytest.mark.parametrize("ptype,default,empty", [(STRING, "x", ""), (PATH, "/etc/x", None),
+                                                (LIST, "a b", ())])
+@pytest.mark.parametrize("word", ["off", "OFF", " Off "])
+def test_off_means_empty(ptype, default, empty, word):
+    param = Param("p", ptype, default, off=True, shortdesc="p")
+    assert parse_one(param, word) == (empty, [])
+    assert parse_one(param, "") == (empty, [])
+
+
+def test_off_is_only_a_word_where_declared():
+    assert parse_one(Param("p", STRING, "x", shortdesc="p"), "off")[0] == "off"
+    _, problems = parse_one(Param("p", PATH, "/x", shortdesc="p"), "off")
+    assert problems[0].text == "p: 'off' is not an absolute path"
+
+
+def test_off_runs_through_the_validator_as_empty():
+    seen = []
+    param = Param("p", STRING, "x", off=True, validator=lambda v: seen.append(v) or v or None,
+                  shortdesc="p")
+    assert parse_one(param, "off")[0] is None and seen == [""]
+
+
+def test_off_is_said_in_the_longdesc():
+    param = Param("p", STRING, "x", off=True, shortdesc="s", longdesc="Empty disables it.")
+    assert param.described() == ("Empty disables it. 'off' is the same as empty (pcs cannot set "
+                                 "an empty value).")
