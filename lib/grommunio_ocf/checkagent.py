@@ -197,7 +197,6 @@ class CheckAgent(Agent):
             if outcome.state == Outcome.WARNED:
                 self.log.warning("%s: %s" % (outcome.name, outcome.detail))
         self._publish(values, op, state, status, force=True)
-
         state_file.write(state)
         if status == Status.ERR_GENERIC:
             if self.start_waits:  # the checks first: Pacemaker keeps 128 characters

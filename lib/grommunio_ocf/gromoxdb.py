@@ -8,7 +8,7 @@ used and why, so ``--verbose`` answers "which server did it ask?".
 """
 
 from . import mysqlcfg
-from .protocols import CheckFailed
+from .health import CheckFailed
 
 
 def socket_for(explicit):
