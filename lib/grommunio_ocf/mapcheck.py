@@ -19,10 +19,10 @@ Every check keeps ``health``'s contract; none ever quotes a password.
 """
 
 import grp
-import os
 import pwd
 import stat
 
+from . import smallfile
 from .health import Check, CheckDegraded, CheckFailed, CheckWarning
 from .netaddr import parse_address
 from .paths import path_limits, shown
@@ -145,18 +145,17 @@ def judge_cf(path, strict=False, user=None):
     """The detail for a good ``.cf`` file; ``CheckFailed``/``CheckDegraded``/``CheckWarning``."""
     from .postfix import CF_LIMIT, MYSQL_KEYS, REQUIRED_KEYS, parse_cf
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read
-            raise CheckFailed("%s is not a regular file" % path)
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            text = stream.read(CF_LIMIT + 1)
-        if len(text) > CF_LIMIT:
-            raise CheckFailed("%s is larger than %d bytes: not a Postfix map file" % (path, CF_LIMIT))
-        settings = parse_cf(text)
+        data, info = smallfile.read(path, CF_LIMIT)
     except FileNotFoundError:
         raise CheckFailed("%s does not exist" % path) from None
+    except (IsADirectoryError, smallfile.NotRegular):  # a FIFO would block the read
+        raise CheckFailed("%s is not a regular file" % path) from None
+    except smallfile.TooLarge:
+        raise CheckFailed("%s is larger than %d bytes: not a Postfix map file"
+                          % (path, CF_LIMIT)) from None
     except OSError as exc:
         raise CheckFailed("%s: %s" % (path, exc.strerror or exc)) from None
+    settings = parse_cf(data.decode("utf-8", "replace"))
     unknown = sorted(set(settings) - MYSQL_KEYS)
     listed = ", ".join(unknown[:5]) + (" and %d more" % (len(unknown) - 5) if len(unknown) > 5 else "")
     note = "; unknown keys ignored by Postfix: %s" % listed if unknown else ""

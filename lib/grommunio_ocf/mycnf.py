@@ -22,7 +22,8 @@ value`` (quotes stripped, backslash escapes), ``#`` and ``;`` comments, and
 """
 
 import os
-import stat
+
+from . import smallfile
 
 OPTION_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf")
 GROUPS = frozenset(("client", "client-server", "client-mariadb"))
@@ -65,20 +66,9 @@ def _unquote(value):
 def _read_text(path):
     """The text of a regular file, or ``None`` (missing, unreadable, a FIFO, huge)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        return smallfile.read(path, FILE_LIMIT)[0].decode("utf-8", "surrogateescape")
+    except OSError:  # the client library skips what it cannot read; so do we
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, FILE_LIMIT + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(data) > FILE_LIMIT:
-        return None
-    return data.decode("utf-8", "surrogateescape")
 
 
 def _parse(path, found, read, seen, depth):

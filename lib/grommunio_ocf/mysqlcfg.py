@@ -28,9 +28,7 @@ Nothing here ever puts the password into a message: errors name the file
 and the key, never a value.
 """
 
-import os
-import stat
-
+from . import smallfile
 from .status import Status
 
 # gromox's defaults for the keys this check uses.
@@ -141,31 +139,19 @@ def c_strtoull(text):
 def read(path):
     """The file's bytes; ``ConfigError`` when it cannot be read as a file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return smallfile.read(path, SIZE_LIMIT)[0]
     except FileNotFoundError:
         raise ConfigError(Status.ERR_INSTALLED, "%s does not exist" % path) from None
     except PermissionError:
         raise ConfigError(Status.ERR_PERM, "%s is not readable" % path) from None
+    except IsADirectoryError:
+        raise ConfigError(Status.ERR_INSTALLED, "%s is a directory" % path) from None
+    except smallfile.NotRegular:  # a FIFO or device would block the read, and the monitor
+        raise ConfigError(Status.ERR_INSTALLED, "%s is not a regular file" % path) from None
+    except smallfile.TooLarge:
+        raise ConfigError(Status.ERR_INSTALLED, "%s is larger than %d bytes" % (path, SIZE_LIMIT)) from None
     except OSError as exc:
         raise ConfigError(Status.ERR_INSTALLED, "%s: %s" % (path, exc.strerror)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise ConfigError(Status.ERR_INSTALLED, "%s is a directory" % path)
-        if not stat.S_ISREG(mode):  # a FIFO or device would block the read, and the monitor
-            raise ConfigError(Status.ERR_INSTALLED, "%s is not a regular file" % path)
-        chunks, size = [], 0
-        while size <= SIZE_LIMIT:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            size += len(chunk)
-        raise ConfigError(Status.ERR_INSTALLED, "%s is larger than %d bytes" % (path, SIZE_LIMIT))
-    except OSError as exc:
-        raise ConfigError(Status.ERR_INSTALLED, "%s: %s" % (path, exc.strerror)) from None
-    finally:
-        os.close(fd)
 
 
 def load(path):

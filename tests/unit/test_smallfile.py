@@ -1,0 +1,45 @@
+"""grommunio_ocf.smallfile: a small file read without blocking on a FIFO or swallowing a huge one."""
+
+import os
+
+import pytest
+
+from grommunio_ocf import smallfile
+
+
+def test_a_regular_file_and_its_stat(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"\xffdata")
+    data, info = smallfile.read(str(path), 16)
+    assert data == b"\xffdata" and info.st_size == 5
+
+
+def test_exactly_the_limit_is_fine_one_more_is_too_large(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    assert smallfile.read(str(path), 100)[0] == b"x" * 100
+    with pytest.raises(smallfile.TooLarge):
+        smallfile.read(str(path), 99)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    path = str(tmp_path / "fifo")
+    os.mkfifo(path)
+    with pytest.raises(smallfile.NotRegular):
+        smallfile.read(path, 16)
+
+
+def test_a_directory_and_a_missing_file(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        smallfile.read(str(tmp_path), 16)
+    with pytest.raises(FileNotFoundError):
+        smallfile.read(str(tmp_path / "missing"), 16)
+
+
+def test_no_descriptor_stays_open(tmp_path):
+    before = set(os.listdir("/proc/self/fd"))
+    os.mkfifo(str(tmp_path / "fifo"))
+    for name in ("fifo", ".", "missing"):
+        with pytest.raises(OSError):
+            smallfile.read(str(tmp_path / name), 16)
+    assert set(os.listdir("/proc/self/fd")) == before
