@@ -6,24 +6,25 @@ operation that asked for it: the health of the service is the result, the
 attribute is a courtesy to the scheduler, so errors are logged and returned.
 """
 
-import subprocess
+from . import spawn
+from .deadline import Deadline
 
 ATTRD_UPDATER = "attrd_updater"
 
 
 def _run(args, timeout):
-    try:
-        proc = subprocess.run([ATTRD_UPDATER, *args], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=max(0.5, timeout))
-    except FileNotFoundError:
+    program = spawn.which(ATTRD_UPDATER)
+    if program is None:
         return "attrd_updater is not installed"
-    except subprocess.TimeoutExpired:
+    try:
+        done = spawn.run([program, *args], Deadline(max(0.5, timeout)))
+    except spawn.TimedOut:
         return "attrd_updater did not finish within %.1fs" % timeout
     except OSError as exc:
-        return "attrd_updater: %s" % exc.strerror
-    if proc.returncode != 0:
+        return "attrd_updater: %s" % (exc.strerror or exc)
+    if done.returncode != 0:
         return "attrd_updater %s failed (exit %d): %s" % (
-            " ".join(args), proc.returncode, " ".join(proc.stderr.split())[:200])
+            " ".join(args), done.returncode, " ".join(done.stderr.split())[:200])
     return None
 
 

@@ -157,7 +157,7 @@ class CheckAgent(Agent):
             self._set_colour(name, colour, op, state)
 
     def _set_colour(self, name, colour, op, state):
-        from . import attrd  # subprocess: only for agents that publish
+        from . import attrd  # a program to run: only for agents that publish
         error = attrd.publish(name, colour, min(5.0, op.deadline.remaining()))
         if error:
             self.log.warning("cannot publish %s=%s: %s" % (name, colour, error))

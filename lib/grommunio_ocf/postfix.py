@@ -16,8 +16,6 @@ Facts this module is built on (Postfix 3.7, Debian 12):
   keys silently, so a typo (``passwd``) goes unnoticed without a check.
 """
 
-import os
-
 from . import spawn
 
 # mysql_table(5), Postfix 3.7; the legacy select_field/... forms included.
@@ -35,15 +33,6 @@ CF_LIMIT = 65536
 
 class PostfixError(Exception):
     """A Postfix tool failed; ``str()`` is its cause, fit for an exit reason."""
-
-
-def which(program, environ):
-    """The executable ``program`` on ``environ``'s PATH, or ``None``."""
-    for directory in (environ.get("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin").split(":"):
-        path = os.path.join(directory or ".", program)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
 
 
 def _run(argv, deadline, what):

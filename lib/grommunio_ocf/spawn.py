@@ -17,6 +17,19 @@ OUTPUT_LIMIT = 65536  # bytes kept per stream
 _CHUNK = 65536
 
 
+def which(program, environ=None):
+    """The executable ``program`` on ``environ``'s PATH (default: ours), or ``None``.
+
+    ``posix_spawn`` takes a path; this is the lookup a shell would make.
+    """
+    environ = os.environ if environ is None else environ
+    for directory in (environ.get("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin").split(":"):
+        path = os.path.join(directory or ".", program)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
 class Finished:
     """A child that ended: exit code and its (bounded) output as text."""
 

@@ -63,14 +63,6 @@ def test_causes_puts_warnings_before_fatal():
         "table mysql:/x.cf: query error: Resource temporarily unavailable"]
 
 
-def test_which_finds_executables_only(tmp_path):
-    tool = tmp_path / "postconf"
-    tool.write_text("#!/bin/sh\n")
-    assert postfix.which("postconf", {"PATH": str(tmp_path)}) is None
-    tool.chmod(0o755)
-    assert postfix.which("postconf", {"PATH": "/nonexistent:%s" % tmp_path}) == str(tool)
-
-
 def fake_tool(tmp_path, body):
     tool = tmp_path / "tool"
     tool.write_text("#!/bin/sh\n" + body)

@@ -121,3 +121,19 @@ def test_importing_it_loads_no_subprocess():
     out = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_which_finds_executables_only(tmp_path):
+    tool = tmp_path / "postconf"
+    tool.write_text("#!/bin/sh\n")
+    assert spawn.which("postconf", {"PATH": str(tmp_path)}) is None
+    tool.chmod(0o755)
+    assert spawn.which("postconf", {"PATH": "/nonexistent:%s" % tmp_path}) == str(tool)
+
+
+def test_which_defaults_to_our_own_path(monkeypatch, tmp_path):
+    tool = tmp_path / "attrd_updater"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert spawn.which("attrd_updater") == str(tool)
