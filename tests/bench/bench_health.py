@@ -66,17 +66,17 @@ MILTER_NOTE = ("the milter check is a bare TCP connect, which the kernel complet
 
 # What each monitor imports (the agent file, the library modules and the
 # protocol modules its checks load), for the "imports only" info rows.
-STACK_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
-                 "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                 "grommunio_ocf.state", "grommunio_ocf.stackchecks", "grommunio_ocf.mysqlcfg",
-                 "grommunio_ocf.gromoxdb", "grommunio_ocf.jsontext", "_thread",
+STACK_IMPORTS = ("grommunio_ocf.ocf.agent", "grommunio_ocf.checks.agent", "grommunio_ocf.checks.contract",
+                 "grommunio_ocf.base.netaddr", "grommunio_ocf.ocf.params", "grommunio_ocf.ocf.status",
+                 "grommunio_ocf.ocf.state", "grommunio_ocf.stack.checks", "grommunio_ocf.stack.gromoxcfg",
+                 "grommunio_ocf.stack.gromoxdb", "grommunio_ocf.base.jsonread", "_thread",
                  "grommunio_ocf.protocols.imap", "grommunio_ocf.protocols.http",
                  "grommunio_ocf.protocols.mysql", "grommunio_ocf.protocols.smtp",
                  "grommunio_ocf.protocols.redis", "grommunio_ocf.protocols.tcp")
-POSTFIX_IMPORTS = ("grommunio_ocf.agent", "grommunio_ocf.checkagent", "grommunio_ocf.health",
-                   "grommunio_ocf.netaddr", "grommunio_ocf.params", "grommunio_ocf.status",
-                   "grommunio_ocf.state", "grommunio_ocf.mapcheck", "grommunio_ocf.postfix",
-                   "grommunio_ocf.spawn", "_thread", "grommunio_ocf.protocols.tcp")
+POSTFIX_IMPORTS = ("grommunio_ocf.ocf.agent", "grommunio_ocf.checks.agent", "grommunio_ocf.checks.contract",
+                   "grommunio_ocf.base.netaddr", "grommunio_ocf.ocf.params", "grommunio_ocf.ocf.status",
+                   "grommunio_ocf.ocf.state", "grommunio_ocf.postfix.checks", "grommunio_ocf.postfix.tools",
+                   "grommunio_ocf.base.spawn", "_thread", "grommunio_ocf.protocols.tcp")
 
 # One line of ``monitor --verbose``: name target result latency detail.
 VERBOSE_LINE = re.compile(r"^(\S+)\s.*?\s(ok|warning|degraded|FAILED|failed)\s+([0-9.]+)ms(?:\s|$)")

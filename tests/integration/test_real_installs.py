@@ -317,13 +317,13 @@ def test_obfuscated_password_never_on_a_command_line(tmp_path, mariadb):
     cfg = write_cfg(tmp_path, "mysql_username = %s\nmysql_dbname = %s\n"
                     "mysql_password_mode_id555 = %s\n" % (DB_USER, DB_NAME, _openssl_id555(DB_PASSWORD)))
     modules = _modules_loaded_by_mysql_check(cfg, mariadb)
-    assert "grommunio_ocf.obfuscated" in modules and "_ssl" in modules
+    assert "grommunio_ocf.stack.obfuscated" in modules and "_ssl" in modules
     assert "subprocess" not in modules
 
 
 def _modules_loaded_by_mysql_check(cfg, mariadb):
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from grommunio_ocf import gromoxdb\nfrom grommunio_ocf.deadline import Deadline\n"
+            "from grommunio_ocf.stack import gromoxdb\nfrom grommunio_ocf.ocf.deadline import Deadline\n"
             "gromoxdb.check(%r, %r, Deadline(5))\nprint(' '.join(sorted(sys.modules)))"
             % (os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
                 os.path.abspath(__file__)))), "lib"), cfg, mariadb.socket))

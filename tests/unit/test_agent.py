@@ -1,13 +1,13 @@
-"""grommunio_ocf.agent.run: argv/environment -> action -> exit code and reason."""
+"""grommunio_ocf.ocf.agent.run: argv/environment -> action -> exit code and reason."""
 
 import io
 
 import pytest
 
-from grommunio_ocf import agent as agent_mod
-from grommunio_ocf.agent import Action, Agent, Operation, run
-from grommunio_ocf.params import BOOLEAN, INTEGER, STRING, Param, Problem
-from grommunio_ocf.status import OCFError, Status
+from grommunio_ocf.ocf import agent as agent_mod
+from grommunio_ocf.ocf.agent import Action, Agent, Operation, run
+from grommunio_ocf.ocf.params import BOOLEAN, INTEGER, STRING, Param, Problem
+from grommunio_ocf.ocf.status import OCFError, Status
 
 from conftest import Result
 

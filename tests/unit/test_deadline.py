@@ -1,8 +1,8 @@
-"""grommunio_ocf.deadline: budgets on the monotonic clock."""
+"""grommunio_ocf.ocf.deadline: budgets on the monotonic clock."""
 
 import pytest
 
-from grommunio_ocf.deadline import Deadline, reserve_for
+from grommunio_ocf.ocf.deadline import Deadline, reserve_for
 
 # -- Deadline -----------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
-"""grommunio_ocf.gromoxdb: the mysql check's three steps put together (the login itself faked)."""
+"""grommunio_ocf.stack.gromoxdb: the mysql check's three steps put together (the login itself faked)."""
 
 import pytest
 
-from grommunio_ocf import gromoxdb, mycnf
-from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.health import CheckFailed
+from grommunio_ocf.stack import gromoxdb, mycnf
+from grommunio_ocf.ocf.deadline import Deadline
+from grommunio_ocf.checks.contract import CheckFailed
 from grommunio_ocf.protocols import mysql
 
 

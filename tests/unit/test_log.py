@@ -1,11 +1,11 @@
-"""grommunio_ocf.log: stderr records, syslog, debug switch, the exit-reason line."""
+"""grommunio_ocf.ocf.log: stderr records, syslog, debug switch, the exit-reason line."""
 
 import io
 
 import pytest
 
-from grommunio_ocf import log as log_mod
-from grommunio_ocf.log import Log, one_line
+from grommunio_ocf.ocf import log as log_mod
+from grommunio_ocf.ocf.log import Log, one_line
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_default_stderr_is_sys_stderr(capsys):
 
 # -- issue 11: text that cannot break logging ------------------------------------------
 
-from grommunio_ocf.log import EXIT_REASON_LIMIT, printable, shown  # noqa: E402
+from grommunio_ocf.ocf.log import EXIT_REASON_LIMIT, printable, shown  # noqa: E402
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -15,9 +15,9 @@ import subprocess
 import pytest
 from lxml import etree
 
-from grommunio_ocf import metadata
-from grommunio_ocf.agent import Action, Agent
-from grommunio_ocf.params import BOOLEAN, INTEGER, LIST, PATH, STRING, Param
+from grommunio_ocf.ocf import metadata
+from grommunio_ocf.ocf.agent import Action, Agent
+from grommunio_ocf.ocf.params import BOOLEAN, INTEGER, LIST, PATH, STRING, Param
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENTS_DIR = os.path.join(TOP, "agents")

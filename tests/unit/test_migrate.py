@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import TOP
-from grommunio_ocf import mounts
+from grommunio_ocf.binds import mounts
 from grommunio_ocf.migrate import command as migrate
 from grommunio_ocf.migrate import convert, crmconf
 
@@ -524,10 +524,11 @@ def test_the_tool_loads_no_agent_module():
         % os.path.join(TOP, "lib")
     loaded = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], check=True,
                             capture_output=True, text=True).stdout.split()
-    assert loaded == ["grommunio_ocf", "grommunio_ocf.bindplan", "grommunio_ocf.migrate",
+    assert loaded == ["grommunio_ocf", "grommunio_ocf.base", "grommunio_ocf.base.paths",
+                      "grommunio_ocf.binds", "grommunio_ocf.binds.plan", "grommunio_ocf.migrate",
                       "grommunio_ocf.migrate.cib", "grommunio_ocf.migrate.command",
                       "grommunio_ocf.migrate.convert", "grommunio_ocf.migrate.crmconf",
-                      "grommunio_ocf.migrate.pcs", "grommunio_ocf.paths"]
+                      "grommunio_ocf.migrate.pcs"]
 
 
 # -- the examples ------------------------------------------------------------------

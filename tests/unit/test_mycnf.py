@@ -1,11 +1,11 @@
-"""grommunio_ocf.mycnf: the socket the MariaDB client library would use, from the option files."""
+"""grommunio_ocf.stack.mycnf: the socket the MariaDB client library would use, from the option files."""
 
 import os
 
 import pytest
 
-from grommunio_ocf import mycnf
-from grommunio_ocf.mycnf import client_options, find_socket
+from grommunio_ocf.stack import mycnf
+from grommunio_ocf.stack.mycnf import client_options, find_socket
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""grommunio_ocf.netaddr: strict HOST:PORT and scheme://HOST[:PORT][/path] parsing."""
+"""grommunio_ocf.base.netaddr: strict HOST:PORT and scheme://HOST[:PORT][/path] parsing."""
 
 import pytest
 
-from grommunio_ocf.netaddr import Address, Url, optional, parse_address, parse_url
+from grommunio_ocf.base.netaddr import Address, Url, optional, parse_address, parse_url
 
 IMAP = {"imap": 143, "imaps": 993, "imap+starttls": 143}
 HTTP = {"http": 80, "https": 443}

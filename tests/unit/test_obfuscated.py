@@ -1,4 +1,4 @@
-"""grommunio_ocf.obfuscated: gromox's mode_id555 (SSSD AES) and mode_id107 (zstd) passwords.
+"""grommunio_ocf.stack.obfuscated: gromox's mode_id555 (SSSD AES) and mode_id107 (zstd) passwords.
 
 The values are made the way an admin would make them -- ``openssl enc`` and
 the ``zstd`` command -- so the decoder is checked against the real tools,
@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from grommunio_ocf import obfuscated
-from grommunio_ocf.obfuscated import DecodeError, decode
+from grommunio_ocf.stack import obfuscated
+from grommunio_ocf.stack.obfuscated import DecodeError, decode
 
 SECRET = "S3cr3t pässword!"
 ID555 = "mysql_password_mode_id555"

@@ -1,10 +1,10 @@
-"""grommunio_ocf.params: types, defaults, validators, parse() and worst()."""
+"""grommunio_ocf.ocf.params: types, defaults, validators, parse() and worst()."""
 
 import pytest
 
-from grommunio_ocf.params import (BOOLEAN, INTEGER, LIST, PATH, SECONDS, STRING, Param, Problem,
+from grommunio_ocf.ocf.params import (BOOLEAN, INTEGER, LIST, PATH, SECONDS, STRING, Param, Problem,
                                   at_least_one, parse, split_list, worst)
-from grommunio_ocf.status import Status
+from grommunio_ocf.ocf.status import Status
 
 
 def env(**params):
@@ -332,7 +332,7 @@ def test_worst_of_ranked_beats_unranked():
 
 # -- issue 11: what the kernel and the CIB can hold ------------------------------------
 
-from grommunio_ocf.params import NAME_MAX, absolute_path, parse  # noqa: E402
+from grommunio_ocf.ocf.params import NAME_MAX, absolute_path, parse  # noqa: E402
 
 
 def test_integer_with_too_many_digits_is_rejected_briefly():

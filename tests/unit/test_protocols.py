@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from grommunio_ocf import jsontext, protocols
-from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.netaddr import Address, parse_url
-from grommunio_ocf.health import CheckDegraded, CheckFailed
+from grommunio_ocf.base import jsonread as jsontext; from grommunio_ocf import protocols
+from grommunio_ocf.ocf.deadline import Deadline
+from grommunio_ocf.base.netaddr import Address, parse_url
+from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed
 from grommunio_ocf.protocols import budget_text, connect, quote, read_line, seconds
 from grommunio_ocf.protocols import http as http_check
 from grommunio_ocf.protocols import redis, smtp, tcp

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.mysqlcfg import MysqlConfig
-from grommunio_ocf.health import CheckFailed
+from grommunio_ocf.ocf.deadline import Deadline
+from grommunio_ocf.stack.gromoxcfg import MysqlConfig
+from grommunio_ocf.checks.contract import CheckFailed
 from grommunio_ocf.protocols import mysql
 from grommunio_ocf.protocols.mysql import (ConfigProblem, Connection, error_text, login,
                                         parse_handshake, scramble_native)

@@ -1,10 +1,10 @@
-"""grommunio_ocf.smallfile: a small file read without blocking on a FIFO or swallowing a huge one."""
+"""grommunio_ocf.base.smallfile: a small file read without blocking on a FIFO or swallowing a huge one."""
 
 import os
 
 import pytest
 
-from grommunio_ocf import smallfile
+from grommunio_ocf.base import smallfile
 
 
 def test_a_regular_file_and_its_stat(tmp_path):

@@ -1,4 +1,4 @@
-"""grommunio_ocf.spawn: a program run within a deadline, output bounded, no subprocess."""
+"""grommunio_ocf.base.spawn: a program run within a deadline, output bounded, no subprocess."""
 
 import os
 import threading
@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from grommunio_ocf import spawn
-from grommunio_ocf.deadline import Deadline
+from grommunio_ocf.base import spawn
+from grommunio_ocf.ocf.deadline import Deadline
 
 SH = "/bin/sh"
 
@@ -115,9 +115,9 @@ def test_parallel_runs_from_threads():
 
 def test_importing_it_loads_no_subprocess():
     import subprocess
-    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf import spawn; "
+    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.base import spawn; "
             "print('subprocess' in sys.modules, 'signal' in sys.modules)"
-            % os.path.dirname(os.path.dirname(spawn.__file__)))
+            % os.path.dirname(os.path.dirname(os.path.dirname(spawn.__file__))))
     out = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]

@@ -1,11 +1,11 @@
-"""grommunio_ocf.state: the state file under HA_RSCTMP, whatever the environment holds."""
+"""grommunio_ocf.ocf.state: the state file under HA_RSCTMP, whatever the environment holds."""
 
 import os
 
 import pytest
 
-from grommunio_ocf.state import NAME_LIMIT, StateFile, number, state_path
-from grommunio_ocf.status import OCFError, Status
+from grommunio_ocf.ocf.state import NAME_LIMIT, StateFile, number, state_path
+from grommunio_ocf.ocf.status import OCFError, Status
 
 
 @pytest.mark.parametrize("instance", ["x" * 5000, "\udcff" * 300, "a/b" * 100, "\u00e4" * 150])

@@ -1,8 +1,8 @@
-"""grommunio_ocf.status: the OCF 1.1 exit codes and OCFError."""
+"""grommunio_ocf.ocf.status: the OCF 1.1 exit codes and OCFError."""
 
 import pytest
 
-from grommunio_ocf.status import OCFError, Status
+from grommunio_ocf.ocf.status import OCFError, Status
 
 OCF_1_1_CODES = {
     "SUCCESS": 0,

@@ -38,7 +38,7 @@ import re
 import sys
 
 from .. import __version__
-from ..paths import absolute_path
+from ..base.paths import absolute_path
 from . import pcs
 from .cib import crm_text
 from .convert import AGENT, UsageError, plan

@@ -24,9 +24,9 @@ other is dropped, since they are one resource now.
 import posixpath
 import re
 
-from .. import bindplan
-from ..bindplan import DEFAULT_TARGET_DIR
-from ..paths import absolute_path, is_under
+from ..binds import plan as bindplan
+from ..binds.plan import DEFAULT_TARGET_DIR
+from ..base.paths import absolute_path, is_under
 from .crmconf import INERT, REFERRING, Group, Primitive, duration_ms, mentions, references, rewrite
 
 AGENT = "ocf:grommunio:grodata-binds"

@@ -13,7 +13,7 @@ bounded line, quoting a peer's words.
 # about 2.5 ms a monitor pays for nothing these checks use.
 import _socket
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 
 
 def seconds(deadline):

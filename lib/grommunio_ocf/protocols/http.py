@@ -20,7 +20,7 @@ memory, time or a ``RecursionError``.
 
 import _socket
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import budget_text, connect, quote, seconds
 
 HEAD_LIMIT = 8192
@@ -135,7 +135,7 @@ def parse_status_line(line, url):
             and version[6] == "." and version[7] in "0123456789"
             and len(code) == 3 and all(c in "0123456789" for c in code)):
         raise CheckFailed("%s answered with a malformed status line: %s" % (url, quote(line, 40)))
-    from ..log import printable
+    from ..ocf.log import printable
     return int(code), printable(reason, 60)
 
 
@@ -157,10 +157,10 @@ def _framing(header_lines, url):
 def judge(url, status, reason, body):
     if status != 200:
         raise CheckFailed("%s answered HTTP %d %s" % (url, status, reason))
-    from .. import jsontext
+    from ..base import jsonread
     try:
-        document = jsontext.loads(body.decode("utf-8"), JSON_DEPTH)
-    except jsontext.TooDeep:
+        document = jsonread.loads(body.decode("utf-8"), JSON_DEPTH)
+    except jsonread.TooDeep:
         raise CheckFailed("%s answered 200 with JSON nested deeper than %d levels"
                           % (url, JSON_DEPTH)) from None
     except ValueError:  # not UTF-8, or not JSON
@@ -173,5 +173,5 @@ def judge(url, status, reason, body):
         return "HTTP 200; database state unknown (no 'database' field)"
     if database is not True:
         raise CheckFailed("admin-api reports its database is down (%s: database=%s)"
-                          % (url, jsontext.dumps(database)))
+                          % (url, jsonread.dumps(database)))
     return "HTTP 200; database up"

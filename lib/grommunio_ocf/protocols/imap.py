@@ -13,7 +13,7 @@ cut off.  Plain ``imap://`` imports neither ``imaplib`` nor ``ssl``.
 
 import _socket
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import LineReader, connect, quote
 
 MAX_LINES = 32     # untagged lines an answer may bring before its tagged one

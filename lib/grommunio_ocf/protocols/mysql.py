@@ -22,7 +22,7 @@ try:
 except ImportError:  # an interpreter built without it
     from hashlib import sha1
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import budget_text, connect, seconds
 
 NATIVE = "mysql_native_password"
@@ -233,7 +233,7 @@ def open_socket(config, socket_path, deadline, why=None):
     ``why`` says where ``socket_path`` came from, for the messages.
     """
     if not config.uses_socket:
-        from ..netaddr import Address
+        from ..base.netaddr import Address
         address = Address(config.host, config.port)
         return connect(address, deadline), str(address)
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)

@@ -1,6 +1,6 @@
 """Redis ``PING``: ``+PONG`` proves the server executes commands."""
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import connect, quote, read_line
 
 

@@ -1,6 +1,6 @@
 """SMTP/LMTP greeting: a ``220`` line proves the daemon serves sessions."""
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import connect, quote, read_line
 
 

@@ -3,7 +3,7 @@
 import _socket
 import ssl
 
-from ..health import CheckFailed
+from ..checks.contract import CheckFailed
 from . import budget_text
 
 
