@@ -68,21 +68,21 @@ def test_healthy(maps, setup):
     assert result.rc == 0, result
     kinds = [line.split()[0] for line in result.stdout.splitlines()]
     assert kinds == ["setting"] * 6 + ["cf"] * 4 + ["lookup"] * 4 + ["milter"]
-    assert "ocf-probe.invalid not found (query path works)" in result.stdout
-    assert "ocf-probe@ocf-probe.invalid not found (query path works)" in result.stdout
+    assert "no-such-key.invalid not found (query path works)" in result.stdout
+    assert "nobody@no-such-key.invalid not found (query path works)" in result.stdout
     assert maps("stop", params).rc == 0
     assert maps("monitor", params).rc == 7
 
 
-def test_probe_keys_must_be_found(maps, setup):
+def test_lookup_keys_must_be_found(maps, setup):
     pc, params = setup
-    params["probe_keys"] = ("virtual_mailbox_domains=example.com "
+    params["lookup_keys"] = ("virtual_mailbox_domains=example.com "
                             "virtual_alias_maps=info@example.com")
     result = start_and_monitor(maps, params, args=("-v",))
     assert result.rc == 0, result
     assert "example.com -> 1" in result.stdout
     assert "info@example.com -> alice@example.com" in result.stdout
-    params["probe_keys"] = "virtual_mailbox_maps=nobody@example.com"
+    params["lookup_keys"] = "virtual_mailbox_maps=nobody@example.com"
     result = maps("monitor", params)
     assert result.rc == 1
     assert result.reason == ("lookup: virtual_mailbox_maps: nobody@example.com not found in "
@@ -319,9 +319,9 @@ def test_config_directory_problems(maps, setup, tmp_path):
     ("milters", "tcp:localhost:11332", "'tcp:localhost:11332' is neither inet:HOST:PORT nor unix:PATH"),
     ("milters", "inet:localhost", "the port is missing (HOST:PORT)"),
     ("milters", "inet:localhost:99999", "port 99999 is out of range"),
-    ("probe_keys", "example.com", "probe_keys: 'example.com' is not PARAMETER=KEY"),
-    ("probe_keys", "virtual_mailbox_domains=", "is not PARAMETER=KEY"),
-    ("probe_keys", "relay_domains=example.com", "probe_keys: relay_domains is not a parameter in maps"),
+    ("lookup_keys", "example.com", "lookup_keys: 'example.com' is not PARAMETER=KEY"),
+    ("lookup_keys", "virtual_mailbox_domains=", "is not PARAMETER=KEY"),
+    ("lookup_keys", "relay_domains=example.com", "lookup_keys: relay_domains is not a parameter in maps"),
     ("check_timeout", "0", "check_timeout: '0' must be more than zero"),
     ("check_timeout", "later", "check_timeout: 'later' is not a duration"),
 ])

@@ -143,7 +143,7 @@ def test_status_is_an_alias_of_monitor():
 
 def test_return_values_become_status():
     start = call(Minimal, "start")
-    assert start.rc == 0 and isinstance(start.rc, Status)
+    assert start.rc == 0 and type(start.rc) is int
     monitor = call(Minimal, "monitor")
     assert monitor.rc is Status.NOT_RUNNING
 
@@ -388,31 +388,11 @@ def test_status_alias_uses_monitor_declared_timeout():
     assert Recorder.last[1].timeout == 12.0
 
 
-def test_interval_0_is_a_probe():
-    call(Recorder, "monitor", params=GOOD, env={"OCF_RESKEY_CRM_meta_interval": "0"})
-    op = Recorder.last[1]
-    assert op.is_probe and op.interval_ms == 0
-
-
-def test_missing_interval_is_a_probe():
-    call(Recorder, "monitor", params=GOOD)
-    assert Recorder.last[1].is_probe
-
-
-def test_recurring_monitor_is_not_a_probe():
+def test_interval_is_read_from_crm_meta():
     call(Recorder, "monitor", params=GOOD, env={"OCF_RESKEY_CRM_meta_interval": "10000"})
-    op = Recorder.last[1]
-    assert not op.is_probe and op.interval_ms == 10000
-
-
-def test_start_is_never_a_probe():
-    call(Recorder, "start", params=GOOD, env={"OCF_RESKEY_CRM_meta_interval": "0"})
-    assert not Recorder.last[1].is_probe
-
-
-def test_status_with_interval_0_is_a_probe():
-    call(Recorder, "status", params=GOOD, env={"OCF_RESKEY_CRM_meta_interval": "0"})
-    assert Recorder.last[1].is_probe
+    assert Recorder.last[1].interval_ms == 10000
+    call(Recorder, "monitor", params=GOOD)
+    assert Recorder.last[1].interval_ms == 0
 
 
 def test_rsctmp_default():

@@ -40,9 +40,6 @@ def test_child_never_outlives_parent():
     assert parent.child(100).remaining() == 10
     assert parent.child(3).remaining() == 3
     assert parent.child().remaining() == 10
-    assert parent.child(reserve=2).remaining() == 8
-    assert parent.child(9, reserve=2).remaining() == 8
-    assert parent.child(reserve=20).remaining() == 0
     clock.advance(7)
     child = parent.child(5)
     assert child.remaining() == 3

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from grommunio_ocf.base import jsonread as jsontext
-from grommunio_ocf.base.jsonread import JSONError, TooDeep, dumps, loads
+from grommunio_ocf.base.jsonread import JSONError, TooDeep, brief, loads
 
 
 @pytest.mark.parametrize("text", [
@@ -57,8 +57,8 @@ def test_a_too_deep_document_is_also_a_value_error():
     (False, "false"), (None, "null"), (True, "true"), (0, "0"), (1.5, "1.5"), ("down", '"down"'),
     ('a"b', '"a\\"b"'), ([1], "[...]"), ({}, "{...}"), ("x" * 100, '"' + "x" * 36 + "..."),
 ])
-def test_dumps_for_messages(value, shown):
-    assert dumps(value) == shown
+def test_brief_for_messages(value, shown):
+    assert brief(value) == shown
 
 
 def _random_value(rng, depth=0):

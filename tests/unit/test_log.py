@@ -5,7 +5,7 @@ import io
 import pytest
 
 from grommunio_ocf.ocf import log as log_mod
-from grommunio_ocf.ocf.log import Log, one_line
+from grommunio_ocf.ocf.log import Log
 
 
 @pytest.fixture
@@ -100,11 +100,6 @@ def test_exit_reason_not_sent_to_syslog(syslog_calls):
     syslog_calls["syslog"].assert_not_called()
 
 
-def test_one_line():
-    assert one_line("  a \n b\t\tc  ") == "a b c"
-    assert one_line(42) == "42"
-
-
 @pytest.mark.parametrize("facility", ["none", "NONE", " none "])
 def test_logfacility_none_disables_syslog(syslog_calls, facility):
     log, err = make(HA_LOGFACILITY=facility)
@@ -171,44 +166,7 @@ def test_default_stderr_is_sys_stderr(capsys):
 
 # -- issue 11: text that cannot break logging ------------------------------------------
 
-from grommunio_ocf.ocf.log import EXIT_REASON_LIMIT, printable, shown  # noqa: E402
-
-
-@pytest.mark.parametrize("text,expected", [
-    ("plain text", "plain text"),
-    ("  a \t\n\r  b  ", "a b"),
-    ("vertical\x0btab", "vertical\\x0btab"),
-    ("line\u2028separator", "line\\u2028separator"),
-    ("nel\x85", "nel\\x85"),
-    ("esc\x1b[31mred", "esc\\x1b[31mred"),
-    ("bad \udcff byte", "bad \\xff byte"),           # surrogateescape of b"\xff"
-    ("lone \ud800 surrogate", "lone \\ud800 surrogate"),
-    ("stätus ²²²", "stätus ²²²"),                      # printable non-ASCII stays
-    (b"raw \xfe bytes", "raw \\xfe bytes"),
-    (42, "42"),
-])
-def test_printable(text, expected):
-    assert printable(text) == expected
-
-
-def test_printable_bounds_bytes_not_characters():
-    assert printable("x" * 10000, 100) == "x" * 97 + "..."
-    cut = printable("ä" * 1000, 101)
-    assert len(cut.encode("utf-8")) <= 101 and cut.endswith("...")
-    assert printable("\x00" * 10000, 40) == "\\x00" * 9 + "\\..."
-    assert printable("x" * 100, 100) == "x" * 100
-
-
-def test_printable_survives_a_broken_str():
-    class Broken:
-        def __str__(self):
-            raise RuntimeError("no")
-    assert printable(Broken()).startswith("<")
-
-
-def test_shown_quotes_and_bounds():
-    assert shown("\udcffa") == "'\\xffa'"
-    assert len(shown("y" * 1000)) == 66
+from grommunio_ocf.ocf.log import EXIT_REASON_LIMIT  # noqa: E402
 
 
 def test_exit_reason_is_bounded_and_printable():

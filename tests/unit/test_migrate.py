@@ -525,7 +525,7 @@ def test_the_tool_loads_no_agent_module():
     loaded = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], check=True,
                             capture_output=True, text=True).stdout.split()
     assert loaded == ["grommunio_ocf", "grommunio_ocf.base", "grommunio_ocf.base.paths",
-                      "grommunio_ocf.binds", "grommunio_ocf.binds.plan", "grommunio_ocf.migrate",
+                      "grommunio_ocf.base.text", "grommunio_ocf.binds", "grommunio_ocf.binds.plan", "grommunio_ocf.migrate",
                       "grommunio_ocf.migrate.cib", "grommunio_ocf.migrate.command",
                       "grommunio_ocf.migrate.convert", "grommunio_ocf.migrate.crmconf",
                       "grommunio_ocf.migrate.pcs"]

@@ -332,7 +332,8 @@ def test_worst_of_ranked_beats_unranked():
 
 # -- issue 11: what the kernel and the CIB can hold ------------------------------------
 
-from grommunio_ocf.ocf.params import NAME_MAX, absolute_path, parse  # noqa: E402
+from grommunio_ocf.base.paths import NAME_MAX, absolute_path  # noqa: E402
+from grommunio_ocf.ocf.params import parse  # noqa: E402
 
 
 def test_integer_with_too_many_digits_is_rejected_briefly():

@@ -13,7 +13,7 @@ import pytest
 from grommunio_ocf.postfix import checks as mapcheck
 from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed, CheckWarning
 from grommunio_ocf.postfix.checks import (MapSpec, judge_cf, judge_setting, parse_maps, parse_milters,
-                                    parse_probe_keys, postfix_can_read, unlisted_probe_keys)
+                                    parse_lookup_keys, postfix_can_read, unlisted_lookup_keys)
 
 SECRET = "Sup3r-Secret"
 GOOD_CF = ("user = grommunio\npassword = %s\nhosts = localhost\ndbname = grommunio\n"
@@ -57,13 +57,13 @@ def test_parse_maps_refuses(entry, message):
         parse_maps((entry,))
 
 
-def test_probe_keys_and_unlisted_ones():
-    keys = parse_probe_keys(("virtual_mailbox_domains=example.com", "virtual_alias_maps=a@b"))
+def test_lookup_keys_and_unlisted_ones():
+    keys = parse_lookup_keys(("virtual_mailbox_domains=example.com", "virtual_alias_maps=a@b"))
     assert keys == (("virtual_mailbox_domains", "example.com"), ("virtual_alias_maps", "a@b"))
     maps = parse_maps(("virtual_mailbox_domains=mysql:/d.cf",))
-    assert unlisted_probe_keys(maps, keys) == ["virtual_alias_maps"]
+    assert unlisted_lookup_keys(maps, keys) == ["virtual_alias_maps"]
     with pytest.raises(ValueError, match="is not PARAMETER=KEY"):
-        parse_probe_keys(("virtual_mailbox_domains=",))
+        parse_lookup_keys(("virtual_mailbox_domains=",))
 
 
 def test_parse_milters():
@@ -185,7 +185,7 @@ def test_checks_for_the_parameters(mocker, tmp_path):
     values = types.SimpleNamespace(
         config_directory=str(tmp_path), maps=parse_maps(("virtual_alias_maps=mysql:/a.cf",
                                                          "recipient_bcc_maps=mysql:/a.cf")),
-        virtual_transport="", milters=("inet:localhost:11332", "unix:/x"), probe_keys=(),
+        virtual_transport="", milters=("inet:localhost:11332", "unix:/x"), lookup_keys=(),
         strict_permissions=False)
     found = mapcheck.checks(values, "/usr/sbin/postconf", "/usr/sbin/postmap")
     assert [(c.name, c.target, c.level) for c in found] == [
@@ -203,7 +203,7 @@ def test_postconf_runs_once_for_every_setting(mocker, tmp_path):
                             return_value={"virtual_transport": "smtp:[::1]:24"})
     values = types.SimpleNamespace(config_directory=str(tmp_path), maps=(),
                                    virtual_transport="smtp:[::1]:24", milters=("inet:l:1",),
-                                   probe_keys=(), strict_permissions=False)
+                                   lookup_keys=(), strict_permissions=False)
     found = mapcheck.checks(values, "postconf", "postmap")
     assert postconf.call_count == 0  # not before the checks run
     assert found[0].run("deadline") == "smtp:[::1]:24"
@@ -219,7 +219,7 @@ def test_a_failing_postconf_fails_every_setting_with_its_cause(mocker, tmp_path)
     mocker.patch("grommunio_ocf.postfix.tools.postconf", side_effect=PostfixError("postconf: fatal"))
     values = types.SimpleNamespace(config_directory=str(tmp_path),
                                    maps=parse_maps(("virtual_alias_maps=mysql:/a.cf",)),
-                                   virtual_transport="x", milters=None, probe_keys=(),
+                                   virtual_transport="x", milters=None, lookup_keys=(),
                                    strict_permissions=False)
     found = [c for c in mapcheck.checks(values, "postconf", "postmap") if c.name == "setting"]
     outcomes = []

@@ -17,7 +17,7 @@ from grommunio_ocf.base import jsonread as jsontext; from grommunio_ocf import p
 from grommunio_ocf.ocf.deadline import Deadline
 from grommunio_ocf.base.netaddr import Address, parse_url
 from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed
-from grommunio_ocf.protocols import budget_text, connect, quote, read_line, seconds
+from grommunio_ocf.protocols import budget_text, connect, read_line, seconds
 from grommunio_ocf.protocols import http as http_check
 from grommunio_ocf.protocols import redis, smtp, tcp
 
@@ -131,21 +131,6 @@ def test_budget_text(total, text):
     assert budget_text(Deadline(total)) == text
 
 
-@pytest.mark.parametrize("text,quoted", [
-    ("* OK ready", "'* OK ready'"),
-    ("  421   too\tbusy  ", "'421 too busy'"),
-    ("x" * 60, repr("x" * 60)),
-    ("x" * 61, repr("x" * 57 + "...")),
-    ("it's", '"it\'s"'),
-])
-def test_quote(text, quoted):
-    assert quote(text) == quoted
-
-
-def test_quote_custom_limit():
-    assert quote("abcdefghij", 8) == "'abcde...'"
-
-
 def test_probe_exceptions_are_distinct():
     assert not issubclass(CheckDegraded, CheckFailed)
     assert not issubclass(CheckFailed, CheckDegraded)
@@ -161,9 +146,9 @@ def test_probe_exceptions_are_distinct():
 def test_connect_errors(mocker, exc, message):
     info = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 1))
     if isinstance(exc, socket.gaierror):
-        mocker.patch.object(protocols._socket, "getaddrinfo", side_effect=exc)
+        mocker.patch.object(protocols.sockets, "getaddrinfo", side_effect=exc)
     else:
-        mocker.patch.object(protocols._socket, "getaddrinfo", return_value=[info])
+        mocker.patch.object(protocols.sockets, "getaddrinfo", return_value=[info])
         mocker.patch.object(protocols, "_connect_one", side_effect=exc)
     assert fail_text(lambda: connect(Address("db", 1), Deadline(0.5))) == message
 
@@ -171,7 +156,7 @@ def test_connect_errors(mocker, exc, message):
 def test_connect_resolves_ascii_bytes_and_shares_the_deadline(mocker):
     infos = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 1, 0, 0)),
              (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 1))]
-    resolve = mocker.patch.object(protocols._socket, "getaddrinfo", return_value=infos)
+    resolve = mocker.patch.object(protocols.sockets, "getaddrinfo", return_value=infos)
     clock = [0.0]
     timeouts = []
 

@@ -237,7 +237,7 @@ def test_pre_41_server():
     (UNKNOWN_DB, "Unknown database 'grommunio' (error 1049)"),
     (b"\xff" + struct.pack("<H", 1045) + b"Access denied", "Access denied (error 1045)"),
     (b"\xff" + struct.pack("<H", 2006), " (error 2006)"),
-    (b"\xff" + struct.pack("<H", 1) + b"#HY000caf\xc3\xa9 \xff", "caf\u00e9 \ufffd (error 1)"),
+    (b"\xff" + struct.pack("<H", 1) + b"#HY000caf\xc3\xa9 \xff", "caf\u00e9 \\xff (error 1)"),
 ])
 def test_error_text(packet, text):
     assert error_text(packet) == text

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grommunio_ocf.ocf.status import OCFError, Status
+from grommunio_ocf.ocf.status import NAMES, OCFError, Status, checked, ocf_name
 
 OCF_1_1_CODES = {
     "SUCCESS": 0,
@@ -22,40 +22,40 @@ OCF_1_1_CODES = {
 
 @pytest.mark.parametrize("name,code", sorted(OCF_1_1_CODES.items(), key=lambda kv: kv[1]))
 def test_status_has_every_ocf_1_1_code(name, code):
-    assert Status[name] == code
-    assert int(Status(code)) == code
+    assert getattr(Status, name) == code
+    assert checked(code) == code and type(checked(code)) is int
 
 
 def test_status_has_no_other_codes():
-    assert {s.name: int(s) for s in Status} == OCF_1_1_CODES
+    assert {name: code for code, name in NAMES.items()} == OCF_1_1_CODES
 
 
 def test_status_values_cover_0_to_9_and_190_191():
-    assert sorted(int(s) for s in Status) == list(range(10)) + [190, 191]
+    assert sorted(NAMES) == list(range(10)) + [190, 191]
 
 
 def test_ocf_name_is_what_pacemaker_prints():
-    assert Status.NOT_RUNNING.ocf_name == "OCF_NOT_RUNNING"
-    assert Status.DEGRADED_PROMOTED.ocf_name == "OCF_DEGRADED_PROMOTED"
+    assert ocf_name(Status.NOT_RUNNING) == "OCF_NOT_RUNNING"
+    assert ocf_name(Status.DEGRADED_PROMOTED) == "OCF_DEGRADED_PROMOTED"
 
 
 def test_unknown_code_is_rejected():
-    with pytest.raises(ValueError):
-        Status(10)
+    for bad in (10, -1, True, "0", 0.0, None):
+        with pytest.raises(ValueError):
+            checked(bad)
 
 
 def test_ocferror_carries_status_and_reason():
     exc = OCFError(Status.ERR_CONFIGURED, "binds: empty")
-    assert exc.status is Status.ERR_CONFIGURED
+    assert exc.status == Status.ERR_CONFIGURED
     assert exc.reason == "binds: empty"
     assert isinstance(exc, Exception)
     assert str(exc) == "OCF_ERR_CONFIGURED: binds: empty"
 
 
-def test_ocferror_converts_plain_int_to_status():
+def test_ocferror_takes_a_plain_int():
     exc = OCFError(7, "not running")
-    assert exc.status is Status.NOT_RUNNING
-    assert isinstance(exc.status, Status)
+    assert exc.status == Status.NOT_RUNNING and type(exc.status) is int
 
 
 def test_ocferror_rejects_invalid_code():

@@ -35,7 +35,7 @@ def loads(text, depth_limit=DEPTH_LIMIT):
     return value
 
 
-def dumps(value, limit=40):
+def brief(value, limit=40):
     """A short JSON-like rendering of a value for a message (``false``, ``"down"``, ``[...]``)."""
     for word, literal in _LITERALS:
         if value is literal:

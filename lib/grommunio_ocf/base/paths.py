@@ -6,16 +6,13 @@ Filesystem primitives) need exactly these two answers, so they live here
 rather than in one of those modules.
 """
 
+from .text import quoted
+
 
 # The kernel's limits on a path (linux/limits.h): bytes per name and in
 # all, the terminating NUL included in PATH_MAX.
 NAME_MAX = 255
 PATH_MAX = 4096
-
-
-def shown(text, limit=64):
-    """``repr()`` of ``text``, cut to ``limit`` characters: for messages."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def path_limits(text):
@@ -26,16 +23,16 @@ def path_limits(text):
     instead of ``ENAMETOOLONG`` from some later system call.
     """
     if "\0" in text or "\n" in text:
-        raise ValueError("%s contains a NUL or newline" % shown(text))
+        raise ValueError("%s contains a NUL or newline" % quoted(text))
     size = len(text.encode("utf-8", "surrogateescape"))
     if size >= PATH_MAX:
         raise ValueError("%s is %d bytes long: a path has less than %d (PATH_MAX)"
-                         % (shown(text, 40), size, PATH_MAX))
+                         % (quoted(text, 40), size, PATH_MAX))
     for name in text.split("/"):
         size = len(name.encode("utf-8", "surrogateescape"))
         if size > NAME_MAX:
             raise ValueError("%s: the name %s is %d bytes long, more than %d (NAME_MAX)"
-                             % (shown(text, 40), shown(name, 20), size, NAME_MAX))
+                             % (quoted(text, 40), quoted(name, 20), size, NAME_MAX))
 
 
 def absolute_path(text):
@@ -44,10 +41,10 @@ def absolute_path(text):
         return None
     path_limits(text)
     if not text.startswith("/"):
-        raise ValueError("%s is not an absolute path" % shown(text))
+        raise ValueError("%s is not an absolute path" % quoted(text))
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise ValueError("%s contains '..'" % shown(text))
+        raise ValueError("%s contains '..'" % quoted(text))
     return "/" + "/".join(parts)
 
 

@@ -116,7 +116,7 @@ def make_dirs(path):
 
 def write_test_file(grodata, tag):
     """Write, read back and remove a hidden file in grodata (never in a data directory)."""
-    path = "%s/.grodata-binds-probe.%s" % (grodata, tag)  # the name admins know; kept
+    path = "%s/.grodata-binds-write-test.%s" % (grodata, tag)
     token = os.urandom(16)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

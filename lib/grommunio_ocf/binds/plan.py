@@ -4,7 +4,8 @@ Pure functions over strings -- no filesystem access -- so that every rule is
 checked the same way for every action, including ``stop`` and probes.
 """
 
-from ..base.paths import absolute_path, is_under, path_limits, shown
+from ..base.paths import absolute_path, is_under, path_limits
+from ..base.text import quoted
 
 DEFAULT_TARGET_DIR = "/var/lib"
 
@@ -49,21 +50,21 @@ def _item(item, grodata):
     if ":" in item:
         source, _, target = item.partition(":")
         if ":" in target:
-            raise ValueError("%s has more than one ':'" % shown(item))
+            raise ValueError("%s has more than one ':'" % quoted(item))
         try:
             source, target = absolute_path(source), absolute_path(target)
         except ValueError as exc:
-            raise ValueError("%s: %s" % (shown(item, 40), exc)) from None
+            raise ValueError("%s: %s" % (quoted(item, 40), exc)) from None
         if source is None or target is None:
-            raise ValueError("%s needs both source and target" % shown(item))
+            raise ValueError("%s needs both source and target" % quoted(item))
     else:
         if "/" in item or item in (".", ".."):
-            raise ValueError("%s is neither a name nor source:target" % shown(item))
+            raise ValueError("%s is neither a name nor source:target" % quoted(item))
         try:
             path_limits(item)
             path_limits(grodata.rstrip("/") + "/" + item)
         except ValueError as exc:
-            raise ValueError("%s: %s" % (shown(item, 40), exc)) from None
+            raise ValueError("%s: %s" % (quoted(item, 40), exc)) from None
         source = grodata.rstrip("/") + "/" + item
         target = DEFAULT_TARGET_DIR + "/" + item
     if source == grodata or not is_under(source, grodata):

@@ -42,7 +42,8 @@ import time
 
 from ..ocf.agent import Agent
 from .contract import Outcome, report, run_all, verdict
-from ..ocf.params import INTEGER, SECONDS, STRING, Param, shown
+from ..base.text import quoted
+from ..ocf.params import INTEGER, SECONDS, STRING, Param
 from ..ocf.state import StateFile, number
 from ..ocf.status import OCFError, Status
 
@@ -52,9 +53,9 @@ COLOURS = {Status.SUCCESS: "green", Status.DEGRADED: "yellow", Status.ERR_GENERI
 
 def _attribute_name(name):
     if name and not all(c.isascii() and (c.isalnum() or c in "#-_.") for c in name):
-        raise ValueError("%s is not an attribute name (letters, digits, '#-_.')" % shown(name))
+        raise ValueError("%s is not an attribute name (letters, digits, '#-_.')" % quoted(name))
     if len(name) > 128:
-        raise ValueError("%s is longer than 128 characters" % shown(name))
+        raise ValueError("%s is longer than 128 characters" % quoted(name))
     return name or None
 
 

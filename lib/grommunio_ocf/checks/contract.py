@@ -86,7 +86,7 @@ def run_one(check, deadline, log=None):
         if log is not None:
             import traceback
             log.debug_lines(traceback.format_exc())
-        from ..ocf.log import printable
+        from ..base.text import printable
         state, detail = Outcome.FAILED, "check failed unexpectedly: %s: %s" % (type(exc).__name__,
                                                                        printable(exc, 200))
     return Outcome(check.name, check.target, state, detail, time.monotonic() - started)
@@ -106,10 +106,10 @@ def run_all(checks, deadline, per_check=None, log=None):
     # check's limit then.  Plain _thread threads: an abandoned one never
     # holds up the exit, and threading's import (with functools and
     # collections) would cost every monitor ~4 ms for what a lock does here.
-    import _thread
+    from ..base.cpython import allocate_lock, start_new_thread
     results = [None] * len(checks)
     limits = [deadline.child(per_check) for _ in checks]
-    finished = [_thread.allocate_lock() for _ in checks]
+    finished = [allocate_lock() for _ in checks]
 
     def work(index):
         try:
@@ -119,7 +119,7 @@ def run_all(checks, deadline, per_check=None, log=None):
 
     for index, lock in enumerate(finished):
         lock.acquire()
-        _thread.start_new_thread(work, (index,))
+        start_new_thread(work, (index,))
     for index, lock in enumerate(finished):
         lock.acquire(True, limits[index].remaining() + JOIN_GRACE)
     outcomes = []

@@ -12,9 +12,10 @@ import sys
 
 from .. import __version__
 from .deadline import Deadline, reserve_for
-from .log import Log, printable, shown
+from ..base.text import printable, quoted
+from .log import Log
 from .params import Problem, at_least_one, parse, unknown, worst
-from .status import OCFError, Status
+from .status import OCFError, Status, checked, ocf_name
 
 # Action name on the command line -> method name on the agent.
 METHODS = {
@@ -85,11 +86,6 @@ class Operation:
         self.verbose = verbose
         self.depth = 0  # OCF_CHECK_LEVEL of a monitor, checked against the agent's levels
         self.stdout = stdout if stdout is not None else sys.stdout
-
-    @property
-    def is_probe(self):
-        """A one-off monitor (interval 0) asking "is it running here?"."""
-        return self.action in ("monitor", "status") and self.interval_ms == 0
 
     def check_level_text(self):
         for name in ("OCF_CHECK_LEVEL", "OCF_RESKEY_OCF_CHECK_LEVEL"):
@@ -215,7 +211,7 @@ def run(agent_cls, argv=None, environ=None, stdout=None, stderr=None):
         log.exit_reason(reason)
         status = Status.ERR_GENERIC
     if status not in QUIET and not log.reasons:  # every failure says why, once
-        log.exit_reason("%s returned %s" % (action, Status(status).ocf_name))
+        log.exit_reason("%s returned %s" % (action, ocf_name(status)))
     return status
 
 
@@ -230,9 +226,9 @@ def _run(agent_cls, action, words, verbose, environ, stdout, stderr, log):
     if action is None or len(words) > 1:
         _write(stderr, usage(agent_cls))
         raise OCFError(Status.ERR_ARGS, "expected exactly one action, got %s"
-                       % (shown(" ".join(words)) if words else "none"))
+                       % (quoted(" ".join(words)) if words else "none"))
     if not agent_cls.implements(action):
-        log.exit_reason("%s does not implement the %s action" % (agent_cls.name, shown(action)))
+        log.exit_reason("%s does not implement the %s action" % (agent_cls.name, quoted(action)))
         return Status.ERR_UNIMPLEMENTED
     op = Operation(action, environ, agent_cls.default_timeout(action), verbose, stdout)
     return _dispatch(agent_cls(log), action, op, environ, log)
@@ -279,7 +275,7 @@ def _dispatch(agent, action, op, environ, log):
     if problems:
         raise OCFError(worst(problems), "; ".join(p.text for p in problems))
     result = getattr(agent, METHODS[action])(values, op)
-    return Status.SUCCESS if result is None else Status(result)
+    return Status.SUCCESS if result is None else checked(result)
 
 
 def _write(stream, text):

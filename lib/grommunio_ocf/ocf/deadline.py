@@ -25,9 +25,9 @@ class Deadline:
     def expired(self):
         return self.clock() >= self.end
 
-    def child(self, seconds=None, reserve=0.0):
-        """A deadline at most ``seconds`` from now, ending ``reserve`` before ours."""
-        left = max(0.0, self.remaining() - reserve)
+    def child(self, seconds=None):
+        """A deadline at most ``seconds`` from now, and never past ours."""
+        left = max(0.0, self.remaining())
         if seconds is not None:
             left = min(left, seconds)
         return Deadline(left, self.clock)

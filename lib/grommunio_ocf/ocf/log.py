@@ -17,91 +17,22 @@ must never turn a clean ``stop`` into a failed one.
 
 import sys
 
+from ..base.text import MESSAGE_LIMIT, as_text, printable
+from .params import TRUE_WORDS
+
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
 PACEMAKER_REASON_LIMIT = 128
 # Bytes (UTF-8) of one exit reason after the prefix, and of one log message.
 # Pacemaker shows the first 128 characters of a reason; the rest is for the
 # logs, where one message may list every failing bind or check.
 EXIT_REASON_LIMIT = 512
-MESSAGE_LIMIT = 4096
 TAG_LIMIT = 128
-ELLIPSIS = "..."
 
 _LEVELS = ("debug", "info", "warning", "error")
-_BLANKS = " \t\n\r"
-
-
-def _text(value):
-    """Anything -> str, without ever raising (an exception's str() may)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", "surrogateescape")
-    try:
-        return str(value)
-    except Exception:  # noqa: BLE001 -- a broken __str__ must not break logging
-        return object.__repr__(value)
-
-
-def _escape(char):
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
-        return "\\x%02x" % (code - 0xDC00)
-    if code < 0x100:
-        return "\\x%02x" % code
-    if code < 0x10000:
-        return "\\u%04x" % code
-    return "\\U%08x" % code
-
-
-def printable(value, limit=MESSAGE_LIMIT):
-    """One printable line of at most ``limit`` bytes (UTF-8).
-
-    Runs of spaces, tabs, CR and LF become one space (a message cannot forge
-    another log line); every other character that is not printable -- control
-    characters, U+2028, lone surrogates -- is escaped (``\\x0b``,
-    ``\\u2028``), and an undecodable byte kept by ``surrogateescape`` is
-    shown as the byte it was (``\\xff``).  Longer text is cut, ending in
-    ``...``.
-    """
-    text = _text(value)
-    # Escaping only lengthens the text, so a prefix of `limit` characters is
-    # all that can show (plus one to know it was cut); blanks collapse, so
-    # keep some more of them.
-    text = text[:limit * 4 + 1]
-    if text.isprintable():
-        # Printable text has no blank but the space: split() collapses runs.
-        line = " ".join(text.split())
-    else:
-        parts = []
-        blank = False
-        for char in text:
-            if char in _BLANKS:
-                blank = True
-                continue
-            if blank and parts:
-                parts.append(" ")
-            blank = False
-            parts.append(char if char.isprintable() else _escape(char))
-        line = "".join(parts)
-    data = line.encode("utf-8")
-    if len(data) <= limit:
-        return line
-    return data[:max(0, limit - len(ELLIPSIS))].decode("utf-8", "ignore") + ELLIPSIS
-
-
-def shown(value, limit=64):
-    """A short quoted form of untrusted text for a message: ``'\\xffabc'``."""
-    return "'%s'" % printable(value, limit)
-
-
-def one_line(text):
-    """Collapse whitespace so that a message cannot forge extra log lines."""
-    return printable(text)
 
 
 def _is_true(text):
-    return (text or "").strip().lower() in ("1", "true", "yes", "on", "y")
+    return (text or "").strip().lower() in TRUE_WORDS
 
 
 class Log:
@@ -156,7 +87,7 @@ class Log:
     def debug_lines(self, text):
         """Multi-line detail (a traceback) to the debug log, one record a line."""
         if self.debug_enabled:
-            for line in _text(text).splitlines():
+            for line in as_text(text).splitlines():
                 if line.strip():
                     self.debug(line)
 
@@ -169,7 +100,7 @@ class Log:
         the log instead.
         """
         if self.reasons:
-            self.log("error", "(not the exit reason) " + _text(reason))
+            self.log("error", "(not the exit reason) " + as_text(reason))
             return
         self.reasons += 1
         self._write(EXIT_REASON_PREFIX + printable(reason, EXIT_REASON_LIMIT))

@@ -9,8 +9,9 @@ should not have to find the next one by another failed start.
 
 import os
 
-from ..base.paths import NAME_MAX, PATH_MAX, absolute_path, path_limits, shown  # noqa: F401 (re-exported)
-from .status import Status
+from ..base.paths import absolute_path, path_limits
+from ..base.text import quoted
+from .status import Status, checked, ocf_name
 
 TRUE_WORDS = frozenset(("1", "true", "yes", "on", "y"))
 FALSE_WORDS = frozenset(("0", "false", "no", "off", "n"))
@@ -46,7 +47,7 @@ def _boolean(text):
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError("%s is not a boolean (use true or false)" % shown(text))
+    raise ValueError("%s is not a boolean (use true or false)" % quoted(text))
 
 
 # Longest integer a parameter may have: far beyond any count or port, and
@@ -59,9 +60,9 @@ def _integer(text):
     digits = text.strip()
     unsigned = digits[1:] if digits[:1] in ("+", "-") else digits
     if not (unsigned.isascii() and unsigned.isdigit()):
-        raise ValueError("%s is not an integer" % shown(text))
+        raise ValueError("%s is not an integer" % quoted(text))
     if len(unsigned) > MAX_DIGITS:
-        raise ValueError("%s has %d digits: too large" % (shown(text, 20), len(unsigned)))
+        raise ValueError("%s has %d digits: too large" % (quoted(text, 20), len(unsigned)))
     return int(digits, 10)
 
 
@@ -76,12 +77,12 @@ def _seconds(text):
         word = word[:-1]
     digits = word.replace(".", "", 1)
     if not (digits.isascii() and digits.isdigit()):  # float() would take "1e3", "inf", "nan"
-        raise ValueError("%s is not a duration (e.g. 5, 2.5s or 500ms)" % shown(text))
+        raise ValueError("%s is not a duration (e.g. 5, 2.5s or 500ms)" % quoted(text))
     value = float(word) * scale
     if value <= 0:
-        raise ValueError("%s must be more than zero" % shown(text))
+        raise ValueError("%s must be more than zero" % quoted(text))
     if value > 86400:  # also keeps "9" * 400 (float infinity) out
-        raise ValueError("%s is more than a day" % shown(text))
+        raise ValueError("%s is more than a day" % quoted(text))
     return value
 
 
@@ -153,7 +154,7 @@ class Param:
         self.minimum = minimum
         self.off = off
         self.validator = validator
-        self.error_status = Status(error_status)
+        self.error_status = checked(error_status)
 
     def __repr__(self):
         return "Param(%r, %s)" % (self.name, self.type.name)
@@ -176,7 +177,7 @@ class Param:
             unknown = [w for w in words if w not in self.choices]
             if unknown:
                 raise ValueError("unknown %s (choose from %s)" % (
-                    ", ".join(shown(w, 20) for w in unknown[:5]), ", ".join(self.choices)))
+                    ", ".join(quoted(w, 20) for w in unknown[:5]), ", ".join(self.choices)))
         if self.minimum is not None and value is not None and value < self.minimum:
             raise ValueError("%s is less than %s" % (_number(value), _number(self.minimum)))
         if self.validator is not None:
@@ -203,11 +204,11 @@ class Problem:
     __slots__ = ("status", "text")
 
     def __init__(self, status, text):
-        self.status = Status(status)
+        self.status = checked(status)
         self.text = text
 
     def __repr__(self):
-        return "Problem(%s, %r)" % (self.status.ocf_name, self.text)
+        return "Problem(%s, %r)" % (ocf_name(self.status), self.text)
 
     def __eq__(self, other):
         return isinstance(other, Problem) and (self.status, self.text) == (other.status, other.text)
@@ -248,7 +249,7 @@ def parse(params, environ):
             # The CIB is XML in UTF-8: no configured value can hold these bytes.
             values[param.name] = None
             problems.append(Problem(param.error_status, "%s: %s is not valid UTF-8"
-                                    % (param.name, _bytes_shown(text))))
+                                    % (param.name, quoted(text, 40))))
             continue
         try:
             values[param.name] = param.convert(text)
@@ -271,9 +272,7 @@ def _utf8(text):
     return True
 
 
-def _bytes_shown(text):
-    from . import log  # log.shown escapes each undecodable byte as \xNN
-    return log.shown(text, 40)
+
 
 
 def at_least_one(names, values):

@@ -1,60 +1,43 @@
-"""OCF 1.1 exit codes and the exception that carries one out of an action."""
+"""OCF 1.1 exit codes and the exception that carries one out of an action.
 
-# The codes as (name, value), in the order of the specification.
-CODES = (("SUCCESS", 0), ("ERR_GENERIC", 1), ("ERR_ARGS", 2), ("ERR_UNIMPLEMENTED", 3),
-         ("ERR_PERM", 4), ("ERR_INSTALLED", 5), ("ERR_CONFIGURED", 6), ("NOT_RUNNING", 7),
-         ("RUNNING_PROMOTED", 8), ("FAILED_PROMOTED", 9), ("DEGRADED", 190),
-         ("DEGRADED_PROMOTED", 191))
-
-
-class _Codes(type):
-    """``Status(7)`` is the one ``NOT_RUNNING``, ``Status["NOT_RUNNING"]`` too, and
-    ``for s in Status`` lists them: what an ``IntEnum`` offers, without ``enum``,
-    whose import (with functools and collections) costs every monitor ~3 ms."""
-
-    def __call__(cls, value):
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls._by_value[value]
-        except (KeyError, TypeError):
-            raise ValueError("%r is not a valid Status" % (value,)) from None
-
-    def __getitem__(cls, name):
-        return cls._by_name[name]
-
-    def __iter__(cls):
-        return iter(cls._by_value.values())
+Plain ``int`` constants, as Pacemaker's ``exitstatus.py`` keeps them: an
+``IntEnum`` would import ``enum`` (with functools and collections), about
+3 ms on every monitor, for names that only messages need -- ``ocf_name``
+gives those.
+"""
 
 
-class Status(int, metaclass=_Codes):
+class Status:
     """Exit status of a resource agent action (OCF 1.1, section "Exit codes")."""
 
-    __slots__ = ()
-    _by_value = {}
-    _by_name = {}
-
-    @property
-    def name(self):
-        return _NAMES[int(self)]
-
-    @property
-    def ocf_name(self):
-        """The name Pacemaker prints, e.g. ``OCF_NOT_RUNNING``."""
-        return "OCF_" + self.name
-
-    def __repr__(self):
-        return "<Status.%s: %d>" % (self.name, self)
-
-    __str__ = int.__repr__  # "7", on every Python (IntEnum's changed in 3.11)
+    SUCCESS = 0
+    ERR_GENERIC = 1
+    ERR_ARGS = 2
+    ERR_UNIMPLEMENTED = 3
+    ERR_PERM = 4
+    ERR_INSTALLED = 5
+    ERR_CONFIGURED = 6
+    NOT_RUNNING = 7
+    RUNNING_PROMOTED = 8
+    FAILED_PROMOTED = 9
+    DEGRADED = 190
+    DEGRADED_PROMOTED = 191
 
 
-_NAMES = dict((value, name) for name, value in CODES)
-for _name, _value in CODES:
-    _member = int.__new__(Status, _value)
-    Status._by_value[_value] = Status._by_name[_name] = _member
-    setattr(Status, _name, _member)
-del _name, _value, _member
+# Every code, by value, in the order of the specification.
+NAMES = {value: name for name, value in vars(Status).items() if name.isupper()}
+
+
+def checked(code):
+    """``code`` as an int if it is an OCF 1.1 exit code, else ``ValueError``."""
+    if isinstance(code, bool) or not isinstance(code, int) or code not in NAMES:
+        raise ValueError("%r is not an OCF exit code" % (code,))
+    return int(code)
+
+
+def ocf_name(code):
+    """The name Pacemaker prints, e.g. ``OCF_NOT_RUNNING``."""
+    return "OCF_" + NAMES[code]
 
 
 class OCFError(Exception):
@@ -66,8 +49,8 @@ class OCFError(Exception):
 
     def __init__(self, status, reason):
         super().__init__(reason)
-        self.status = Status(status)
+        self.status = checked(status)
         self.reason = reason
 
     def __str__(self):
-        return "%s: %s" % (self.status.ocf_name, self.reason)
+        return "%s: %s" % (ocf_name(self.status), self.reason)

@@ -4,7 +4,7 @@ The agent declares its parameters; everything it knows about Postfix is
 here, under unit tests that need neither root nor a running Postfix:
 
 * the parameter syntax: ``maps`` (``PARAMETER=mysql:/path.cf``),
-  ``probe_keys`` (``PARAMETER=KEY``), ``milters``;
+  ``lookup_keys`` (``PARAMETER=KEY``), ``milters``;
 * ``main.cf``'s settings, as ``postconf -x`` expands them: a map parameter
   must list our table (others beside it are fine), ``virtual_transport``
   must match exactly, every expected milter must be in ``smtpd_milters``;
@@ -12,7 +12,7 @@ here, under unit tests that need neither root nor a running Postfix:
   readable by the postfix user (judged from owner, group and mode);
   world-readable is a warning, or degrades with ``strict_permissions``;
 * a live ``postmap -q`` per map (level 10), with a key that cannot exist
-  unless ``probe_keys`` names one that must be found, and a TCP connect to
+  unless ``lookup_keys`` names one that must be found, and a TCP connect to
   each ``inet:`` milter.
 
 Every check keeps ``health``'s contract; none ever quotes a password.
@@ -25,11 +25,12 @@ import stat
 from ..base import smallfile
 from ..checks.contract import Check, CheckDegraded, CheckFailed, CheckWarning
 from ..base.netaddr import parse_address
-from ..base.paths import path_limits, shown
+from ..base.paths import path_limits
+from ..base.text import quoted
 
 # Keys that cannot exist: "not found" proves the query path end to end.
-ABSENT_DOMAIN = "ocf-probe.invalid"
-ABSENT_ADDRESS = "ocf-probe@ocf-probe.invalid"
+ABSENT_DOMAIN = "no-such-key.invalid"
+ABSENT_ADDRESS = "nobody@no-such-key.invalid"
 LOOKUP_LEVEL = 10  # OCF_CHECK_LEVEL of the checks that ask the database
 
 
@@ -60,7 +61,7 @@ class MapSpec:
 
 def parameter_name(name, entry):
     if not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
-        raise ValueError("%s: %s is not a Postfix parameter name" % (shown(entry), shown(name, 20)))
+        raise ValueError("%s: %s is not a Postfix parameter name" % (quoted(entry), quoted(name, 20)))
     return name
 
 
@@ -69,24 +70,24 @@ def parse_maps(entries):
     for entry in entries:
         name, sep, table = entry.partition("=")
         if not sep:
-            raise ValueError("%s is not PARAMETER=mysql:/path.cf" % shown(entry))
+            raise ValueError("%s is not PARAMETER=mysql:/path.cf" % quoted(entry))
         parameter_name(name, entry)
         kind, _, path = table.rpartition(":")
         if kind not in ("mysql", "proxy:mysql"):
-            raise ValueError("%s: only mysql: and proxy:mysql: tables are checked" % shown(entry))
+            raise ValueError("%s: only mysql: and proxy:mysql: tables are checked" % quoted(entry))
         if not path.startswith("/"):
-            raise ValueError("%s: %s is not an absolute path" % (shown(entry), shown(path)))
+            raise ValueError("%s: %s is not an absolute path" % (quoted(entry), quoted(path)))
         path_limits(path)
         specs.append(MapSpec(name, table, path))
     return tuple(specs)
 
 
-def parse_probe_keys(entries):
+def parse_lookup_keys(entries):
     keys = []
     for entry in entries:
         name, sep, key = entry.partition("=")
         if not sep or not key:
-            raise ValueError("%s is not PARAMETER=KEY" % shown(entry))
+            raise ValueError("%s is not PARAMETER=KEY" % quoted(entry))
         keys.append((parameter_name(name, entry), key))
     return tuple(keys)
 
@@ -101,14 +102,14 @@ def parse_milters(text):
         elif milter.startswith("unix:"):
             path_limits(milter[len("unix:"):])
         else:
-            raise ValueError("%s is neither inet:HOST:PORT nor unix:PATH" % shown(milter))
+            raise ValueError("%s is neither inet:HOST:PORT nor unix:PATH" % quoted(milter))
     return tuple(milters) or None
 
 
-def unlisted_probe_keys(maps, probe_keys):
-    """The ``probe_keys`` parameters that name no map (each a configuration error)."""
+def unlisted_lookup_keys(maps, lookup_keys):
+    """The ``lookup_keys`` parameters that name no map (each a configuration error)."""
     listed = {m.parameter for m in maps}
-    return [parameter for parameter, _key in probe_keys if parameter not in listed]
+    return [parameter for parameter, _key in lookup_keys if parameter not in listed]
 
 
 # -- main.cf -------------------------------------------------------------------
@@ -251,7 +252,7 @@ def checks(values, postconf_path, postmap_path):
               for name, want in expected]
     for path in dict.fromkeys(spec.path for spec in values.maps):
         result.append(Check("cf", path, lambda d, p=path: judge_cf(p, values.strict_permissions)))
-    keys = dict(values.probe_keys)
+    keys = dict(values.lookup_keys)
     for spec in values.maps:
         result.append(Check("lookup", "%s %s" % (spec.parameter, spec.lookup_table),
                             lambda d, s=spec: lookup(postmap_path, directory, s, keys.get(s.parameter), d),
@@ -267,8 +268,8 @@ class _Once:
     """``compute(deadline)``, run by the first caller; the others wait for its value or error."""
 
     def __init__(self, compute, error_type):
-        import _thread  # the checks run in threads (health.run_all)
-        self._lock = _thread.allocate_lock()
+        from ..base.cpython import allocate_lock  # the checks run in threads (run_all)
+        self._lock = allocate_lock()
         self._compute = compute
         self._error_type = error_type
         self._result = None

@@ -17,6 +17,7 @@ Facts this module is built on (Postfix 3.7, Debian 12):
 """
 
 from ..base import spawn
+from ..base.text import quoted
 
 # mysql_table(5), Postfix 3.7; the legacy select_field/... forms included.
 MYSQL_KEYS = frozenset((
@@ -126,7 +127,7 @@ def split_milters(text, strict=False):
             depth -= 1
             if depth < 0:
                 if strict:
-                    raise ValueError("%s has a '}' without its '{'" % _shown(text))
+                    raise ValueError("%s has a '}' without its '{'" % quoted(text))
                 depth = 0
         if depth == 0 and (char.isspace() or char == ","):
             if word:
@@ -135,7 +136,7 @@ def split_milters(text, strict=False):
         else:
             word += char
     if depth > 0 and strict:
-        raise ValueError("%s has a '{' without its '}'" % _shown(text))
+        raise ValueError("%s has a '{' without its '}'" % quoted(text))
     if word:
         entries.append(word)
     addresses = []
@@ -143,7 +144,7 @@ def split_milters(text, strict=False):
         address = _milter_address(entry)
         if address is None:
             if strict:
-                raise ValueError("%s names no milter" % _shown(entry))
+                raise ValueError("%s names no milter" % quoted(entry))
             continue
         addresses.append(address)
     return addresses
@@ -159,5 +160,3 @@ def _milter_address(entry):
     return words[0]
 
 
-def _shown(text):
-    return repr(text) if len(text) <= 64 else repr(text[:64]) + "..."

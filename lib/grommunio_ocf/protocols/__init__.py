@@ -6,13 +6,11 @@ raises ``CheckFailed`` with the cause otherwise.  Every blocking step draws
 on the one ``Deadline`` it is given, and every read is bounded in bytes.
 Messages name the peer and say what was expected, because they end up in
 ``crm_mon``.  This package holds what the modules share: connecting, one
-bounded line, quoting a peer's words.
+bounded line.  Sockets come from ``base.cpython`` (``_socket``, not
+``socket.py``: see there why).
 """
 
-# _socket, not socket: socket.py wraps it in enums and imports selectors --
-# about 2.5 ms a monitor pays for nothing these checks use.
-import _socket
-
+from ..base.cpython import SocketTimeout, sockets
 from ..checks.contract import CheckFailed
 
 
@@ -31,7 +29,7 @@ def budget_text(deadline):
 
 def _connect_one(info, timeout):
     family, kind, proto, _, sockaddr = info
-    sock = _socket.socket(family, kind, proto)
+    sock = sockets.socket(family, kind, proto)
     try:
         sock.settimeout(timeout)
         sock.connect(sockaddr)
@@ -55,8 +53,8 @@ def connect(address, deadline):
     except UnicodeError:
         raise CheckFailed("cannot resolve %s: not an ASCII host name" % address) from None
     try:
-        infos = _socket.getaddrinfo(host, address.port, 0, _socket.SOCK_STREAM)
-    except _socket.gaierror as exc:
+        infos = sockets.getaddrinfo(host, address.port, 0, sockets.SOCK_STREAM)
+    except sockets.gaierror as exc:
         raise CheckFailed("cannot resolve %s: %s" % (address.host, exc.strerror)) from None
     except (OSError, UnicodeError) as exc:
         raise CheckFailed("cannot resolve %s: %s" % (address.host, exc)) from None
@@ -68,7 +66,7 @@ def connect(address, deadline):
             error = exc
     if isinstance(error, ConnectionRefusedError):
         raise CheckFailed("connection refused by %s" % address)
-    if isinstance(error, _socket.timeout) or error is None:
+    if isinstance(error, SocketTimeout) or error is None:
         raise CheckFailed("no connection within %s to %s" % (budget_text(deadline), address))
     raise CheckFailed("cannot connect to %s: %s" % (address, error.strerror or error))
 
@@ -111,7 +109,7 @@ class LineReader:
         try:
             self.sock.settimeout(left)
             chunk = self.sock.recv(min(size, 65536))
-        except _socket.timeout:
+        except SocketTimeout:
             raise self._late(what) from None
         except OSError as exc:
             raise CheckFailed("%s: %s while waiting for the %s"
@@ -132,7 +130,3 @@ def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
     return LineReader(sock, deadline, address).line(what, limit)
 
 
-def quote(text, limit=60):
-    """A peer's words, shortened, for a message: ``'* BYE go away'``."""
-    text = " ".join(text[:limit * 4].split())
-    return repr(text if len(text) <= limit else text[:limit - 3] + "...")

@@ -18,10 +18,11 @@ nested 30,000 deep) fails the check with that reason instead of costing
 memory, time or a ``RecursionError``.
 """
 
-import _socket
 
+from ..base.cpython import SocketTimeout
 from ..checks.contract import CheckFailed
-from . import budget_text, connect, quote, seconds
+from ..base.text import printable, quoted
+from . import budget_text, connect, seconds
 
 HEAD_LIMIT = 8192
 BODY_LIMIT = 16384
@@ -42,7 +43,7 @@ def check(url, deadline, verify=False):
         sock.settimeout(seconds(deadline))
         sock.sendall(request.encode("ascii"))
         status, reason, body = Response(sock, deadline, url).read()
-    except _socket.timeout:
+    except SocketTimeout:
         raise CheckFailed("no answer within %s from %s" % (budget_text(deadline), url)) from None
     except OSError as exc:
         raise CheckFailed("%s: %s" % (url, exc.strerror or exc)) from None
@@ -67,7 +68,7 @@ class Response:
             return False
         left = self.deadline.remaining()
         if left <= 0:
-            raise _socket.timeout()
+            raise SocketTimeout()
         self.sock.settimeout(left)
         chunk = self.sock.recv(max(1, min(16384, limit)))
         if not chunk:
@@ -107,7 +108,7 @@ class Response:
             if len(self.data) >= 5 and not self.data.startswith(b"HTTP/"):
                 # Not a web server (a mail daemon on the port?): do not wait for it to close.
                 raise CheckFailed("%s answered without HTTP: %s" % (
-                    self.url, quote(self.data[:200].split(b"\n", 1)[0].decode("latin-1"), 40)))
+                    self.url, quoted(self.data[:200].split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1"), 40)))
             if len(self.data) > HEAD_LIMIT:
                 raise _too_big(self.url, "sent more than %d bytes of status line and headers"
                                % HEAD_LIMIT)
@@ -117,7 +118,7 @@ class Response:
                 if self.data.startswith(b"HTTP/"):
                     raise CheckFailed("%s closed the connection within the headers" % self.url)
                 raise CheckFailed("%s answered without HTTP: %s" % (
-                    self.url, quote(self.data[:200].decode("latin-1"), 40)))
+                    self.url, quoted(self.data[:200].decode("latin-1"), 40)))
 
 
 def _too_big(url, what):
@@ -134,8 +135,7 @@ def parse_status_line(line, url):
             len(version) == 8 and version.startswith("HTTP/") and version[5] in "0123456789"
             and version[6] == "." and version[7] in "0123456789"
             and len(code) == 3 and all(c in "0123456789" for c in code)):
-        raise CheckFailed("%s answered with a malformed status line: %s" % (url, quote(line, 40)))
-    from ..ocf.log import printable
+        raise CheckFailed("%s answered with a malformed status line: %s" % (url, quoted(line, 40)))
     return int(code), printable(reason, 60)
 
 
@@ -147,7 +147,7 @@ def _framing(header_lines, url):
         name, value = name.strip().lower(), value.strip()
         if name == "content-length":
             if not (value.isascii() and value.isdigit() and len(value) <= 12):
-                raise CheckFailed("%s sent a malformed Content-Length: %s" % (url, quote(value, 20)))
+                raise CheckFailed("%s sent a malformed Content-Length: %s" % (url, quoted(value, 20)))
             length = int(value)
         elif name == "transfer-encoding" and "chunked" in value.lower():
             chunked = True
@@ -165,7 +165,7 @@ def judge(url, status, reason, body):
                           % (url, JSON_DEPTH)) from None
     except ValueError:  # not UTF-8, or not JSON
         raise CheckFailed("%s answered 200 without JSON: %s" % (
-            url, quote(body.decode("utf-8", "replace"), 40))) from None
+            url, quoted(body.decode("utf-8", "replace"), 40))) from None
     if not isinstance(document, dict):
         raise CheckFailed("%s answered 200 with JSON that is no object" % url)
     database = document.get("database")
@@ -173,5 +173,5 @@ def judge(url, status, reason, body):
         return "HTTP 200; database state unknown (no 'database' field)"
     if database is not True:
         raise CheckFailed("admin-api reports its database is down (%s: database=%s)"
-                          % (url, jsonread.dumps(database)))
+                          % (url, jsonread.brief(database)))
     return "HTTP 200; database up"

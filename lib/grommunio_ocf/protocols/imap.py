@@ -11,10 +11,9 @@ read by the check's deadline, so a peer that talks forever or trickles is
 cut off.  Plain ``imap://`` imports neither ``imaplib`` nor ``ssl``.
 """
 
-import _socket
-
 from ..checks.contract import CheckFailed
-from . import LineReader, connect, quote
+from ..base.text import quoted
+from . import LineReader, connect
 
 MAX_LINES = 32     # untagged lines an answer may bring before its tagged one
 LOGOUT_WAIT = 0.2  # seconds to read the answer to LOGOUT (a clean end in the server's log)
@@ -30,14 +29,14 @@ def check(url, deadline, verify=False):
         reader = LineReader(sock, deadline, address)
         greeting = reader.line("greeting")
         if not greeting.upper().startswith(("* OK", "* PREAUTH")):
-            raise CheckFailed("%s greeted with %s" % (address, quote(greeting)))
+            raise CheckFailed("%s greeted with %s" % (address, quoted(greeting)))
         if url.scheme == "imap+starttls":
             sock = _starttls(sock, reader, greeting, url, deadline, verify)
             reader = LineReader(sock, deadline, address)
         _logout(sock, reader, deadline)
     finally:
         sock.close()
-    return quote(_without_code(greeting))
+    return quoted(_without_code(greeting))
 
 
 def _send(sock, reader, line, what):
@@ -59,7 +58,7 @@ def _command(sock, reader, tag, command):
         if line.startswith(tag + " "):
             return untagged, line
         if line.upper().startswith("* BYE"):
-            raise CheckFailed("%s answered %s with %s" % (reader.peer, command, quote(line)))
+            raise CheckFailed("%s answered %s with %s" % (reader.peer, command, quoted(line)))
         untagged.append(line)
     raise CheckFailed("%s sent more than %d lines without answering %s"
                        % (reader.peer, MAX_LINES, command))
@@ -80,7 +79,7 @@ def _starttls(sock, reader, greeting, url, deadline, verify):
     if capabilities is None:
         untagged, answer = _command(sock, reader, "g1", "CAPABILITY")
         if answer[3:5].upper() != "OK":
-            raise CheckFailed("%s answered CAPABILITY with %s" % (address, quote(answer)))
+            raise CheckFailed("%s answered CAPABILITY with %s" % (address, quoted(answer)))
         capabilities = [word for line in untagged if line.upper().startswith("* CAPABILITY ")
                         for word in line[13:].upper().split()]
     if "STARTTLS" not in capabilities:
@@ -89,7 +88,7 @@ def _starttls(sock, reader, greeting, url, deadline, verify):
                            % (address, listed if len(listed) <= 120 else listed[:117] + "..."))
     _, answer = _command(sock, reader, "g2", "STARTTLS")
     if answer[3:5].upper() != "OK":
-        raise CheckFailed("%s refused STARTTLS: %s" % (address, quote(answer)))
+        raise CheckFailed("%s refused STARTTLS: %s" % (address, quoted(answer)))
     if reader.buffer:
         # Plain text after the OK would be read as if it came through TLS.
         raise CheckFailed("%s sent data after accepting STARTTLS" % address)
@@ -102,7 +101,7 @@ def _logout(sock, reader, deadline):
     reader.deadline = deadline.child(LOGOUT_WAIT)
     try:
         _command(sock, reader, "g3", "LOGOUT")
-    except (CheckFailed, OSError, _socket.timeout):
+    except (CheckFailed, OSError):  # a timeout is an OSError too
         pass
     except Exception:  # noqa: BLE001 -- e.g. an ssl error on a TLS connection
         pass

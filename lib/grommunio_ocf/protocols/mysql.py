@@ -12,17 +12,11 @@ configuration problem rather than half-implemented.
 Protocol reference: MariaDB's "Client/Server Protocol" documentation.
 """
 
-import _socket
 import struct
 
-try:
-    # CPython's own SHA-1: importing hashlib loads OpenSSL's libcrypto
-    # bindings, which costs a monitor about 2.5 ms more.
-    from _sha1 import sha1
-except ImportError:  # an interpreter built without it
-    from hashlib import sha1
-
+from ..base.cpython import SocketTimeout, sha1, sockets
 from ..checks.contract import CheckFailed
+from ..base.text import printable
 from . import budget_text, connect, seconds
 
 NATIVE = "mysql_native_password"
@@ -85,7 +79,7 @@ class Connection:
             try:
                 self.sock.settimeout(left)
                 chunk = self.sock.recv(count - len(data))
-            except _socket.timeout:
+            except SocketTimeout:
                 raise self._late(what) from None
             except OSError as exc:
                 raise CheckFailed("%s: %s" % (self.peer, exc.strerror or exc)) from None
@@ -125,18 +119,12 @@ def error_text(packet):
     message = packet[3:]
     if message[:1] == b"#":
         message = message[6:]
-    return "%s (error %d)" % (_bounded(message), code)
+    return "%s (error %d)" % (printable(message, TEXT_LIMIT), code)
 
 
 def _wire(text):
     """Text from the config file back to its bytes (it was read raw, surrogate-escaped)."""
     return text.encode("utf-8", "surrogateescape")
-
-
-def _bounded(data):
-    """A peer's bytes as one bounded line of text for a message."""
-    text = " ".join(data.decode("utf-8", "replace").split())
-    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 3] + "..."
 
 
 def _nul_string(data, start):
@@ -177,7 +165,7 @@ def parse_handshake(packet, peer):
         raise CheckFailed("%s sent a malformed handshake" % peer) from None
     if not capabilities & CLIENT_PROTOCOL_41:
         raise CheckFailed("%s speaks a pre-4.1 protocol" % peer)
-    return _bounded(version), nonce, _bounded(plugin)
+    return printable(version, TEXT_LIMIT), nonce, printable(plugin, TEXT_LIMIT)
 
 
 def _unsupported(plugin, user):
@@ -209,7 +197,7 @@ def login(conn, user, password):
                 plugin, pos = _nul_string(packet, 1)
             except ValueError:
                 raise CheckFailed("%s sent a malformed auth switch request" % conn.peer) from None
-            plugin = _bounded(plugin)
+            plugin = printable(plugin, TEXT_LIMIT)
             if plugin != NATIVE:
                 raise _unsupported(plugin, user)
             conn.write(scramble_native(password, packet[pos:].rstrip(b"\0")))
@@ -236,7 +224,7 @@ def open_socket(config, socket_path, deadline, why=None):
         from ..base.netaddr import Address
         address = Address(config.host, config.port)
         return connect(address, deadline), str(address)
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     try:
         sock.settimeout(seconds(deadline))
         sock.connect(socket_path)
@@ -247,7 +235,7 @@ def open_socket(config, socket_path, deadline, why=None):
     except ConnectionRefusedError:
         sock.close()
         raise CheckFailed("connection refused on %s (server down?)" % socket_path) from None
-    except _socket.timeout:
+    except SocketTimeout:
         sock.close()
         raise CheckFailed("no connection within %s on %s" % (budget_text(deadline), socket_path)) from None
     except OSError as exc:

@@ -1,7 +1,8 @@
 """Redis ``PING``: ``+PONG`` proves the server executes commands."""
 
 from ..checks.contract import CheckFailed
-from . import connect, quote, read_line
+from ..base.text import quoted
+from . import connect, read_line
 
 
 def check(address, deadline):
@@ -18,6 +19,6 @@ def check(address, deadline):
         if line.startswith("-NOAUTH"):
             raise CheckFailed("%s requires a password (PING answered NOAUTH); "
                                "the check does not log in" % address)
-        raise CheckFailed("%s answered PING with %s" % (address, quote(line)))
+        raise CheckFailed("%s answered PING with %s" % (address, quoted(line)))
     finally:
         sock.close()

@@ -1,8 +1,8 @@
 """TLS for the protocol checks: a client context and a handshake inside the deadline."""
 
-import _socket
 import ssl
 
+from ..base.cpython import SocketTimeout
 from ..checks.contract import CheckFailed
 from . import budget_text
 
@@ -28,7 +28,7 @@ def failure(exc, address, deadline):
     if isinstance(exc, ssl.SSLCertVerificationError):
         return CheckFailed("TLS certificate of %s not accepted: %s (tls_verify=true)"
                             % (address, exc.verify_message or exc.reason))
-    if isinstance(exc, _socket.timeout):
+    if isinstance(exc, SocketTimeout):
         return CheckFailed("no TLS handshake within %s with %s" % (budget_text(deadline), address))
     return CheckFailed("TLS handshake with %s failed: %s" % (address, getattr(exc, "strerror", None) or exc))
 

@@ -29,7 +29,7 @@ and the key, never a value.
 """
 
 from ..base import smallfile
-from ..ocf.status import Status
+from ..ocf.status import Status, checked
 
 # gromox's defaults for the keys this check uses.
 DEFAULTS = {"mysql_host": "localhost", "mysql_port": "3306", "mysql_username": "root",
@@ -46,7 +46,7 @@ class ConfigError(Exception):
 
     def __init__(self, status, text):
         super().__init__(text)
-        self.status = Status(status)
+        self.status = checked(status)
         self.text = text
 
 
