@@ -277,7 +277,7 @@ def root_is_shared():
 
 
 def private_mount_namespace():
-    """unshare(CLONE_NEWNS) + mount --make-rprivate /, as tests/conftest.py does.
+    """unshare(CLONE_NEWNS) + mount --make-rprivate /, as tests/helpers.py does.
 
     Must run while the process is single-threaded.  Children (a cluster's
     daemons, every resource) inherit the namespace: their mounts die with it.

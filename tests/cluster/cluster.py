@@ -38,6 +38,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+from helpers import in_private_mount_namespace
+
 from . import procs
 from .crmmon import INFINITY, Failure, Mon, Node, Resource, parse_mon  # noqa: F401 (the API)
 
@@ -125,15 +127,15 @@ def _run(argv, input=None, check=True, timeout=60, **extra_env):
 def why_not_here(tools):
     """Why a test cluster cannot run here (a pytest skip reason), or None.
 
-    Root, the tools, and the private mount namespace tests/conftest.py
-    (imported by pytest as "conftest") makes: pacemaker and the nodes
+    Root, the tools, and the session's private mount namespace (made by
+    the session fixture in tests/conftest.py): pacemaker and the nodes
     inherit it, and without it mounts made by resources would land on the
     host.
     """
     if os.geteuid() != 0:
         return "the cluster tests need root"
-    if not getattr(sys.modules.get("conftest"), "PRIVATE_NS", False):
-        return "the cluster tests need the private mount namespace of tests/conftest.py"
+    if not in_private_mount_namespace():
+        return "the cluster tests need the session's private mount namespace (root)"
     missing = [tool for tool in tools if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")]
     if missing:
         return "not installed: %s (tests/run installs them)" % " ".join(missing)

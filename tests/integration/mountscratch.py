@@ -1,6 +1,6 @@
 """Helpers and fixtures for the integration tests: a scratch area with a real tmpfs as grodata.
 
-Everything mounted here lives in the private mount namespace tests/conftest.py
+Everything mounted here lives in the private mount namespace tests/helpers.py
 makes at import time; the teardown still unmounts it all, so that one test
 cannot leave mounts behind for the next.
 """

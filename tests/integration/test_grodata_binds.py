@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from helpers import IMPORTTIME, assert_lean_monitor
 from mountscratch import (mountinfo, mounts_at, mounts_under, scratch, scratch_factory,  # noqa: F401
                          sh, top_mount)
 
@@ -105,6 +106,7 @@ def test_cycle_seed_names(scratch, agent):
         assert len(mounts_at(s.tgt(name))) == 1
     r = agent(AGENT, "monitor", p)
     assert (r.rc, r.reason) == (0, None), r
+    assert_lean_monitor(agent(AGENT, "monitor", p, prefix=IMPORTTIME))
     r = agent(AGENT, "stop", p)
     assert r.rc == 0, r
     assert [m["point"] for m in mounts_under(s.targets)] == []

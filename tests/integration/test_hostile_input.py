@@ -29,7 +29,7 @@ import random
 import pytest
 
 from agentrun import BASE_ENV, assert_clean, run
-from conftest import AGENTS
+from helpers import AGENTS
 from services.listeners import closed_port
 
 pytestmark = [pytest.mark.integration]

@@ -22,7 +22,7 @@ import os
 import pytest
 
 from agentrun import assert_clean, monitor_against
-from conftest import AGENTS
+from helpers import AGENTS
 from services.hostile import CASES
 
 pytestmark = [pytest.mark.integration]

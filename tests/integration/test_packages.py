@@ -17,7 +17,7 @@ import tarfile
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from grommunio_ocf import __version__
 from mountscratch import mountinfo, mounts_under, scratch, scratch_factory  # noqa: F401
 from ocftester import run_ocf_tester

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 
 pytestmark = [pytest.mark.integration]
 

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from helpers import IMPORTTIME, assert_lean_monitor
 from ocftester import run_ocf_tester
 from services.listeners import SilentListener, TcpAcceptor, closed_port
 from services.mariadb import DB_PASSWORD
@@ -66,6 +67,7 @@ def test_healthy(maps, setup):
     assert maps("start", params).rc == 0
     result = maps("monitor", params, env={"OCF_CHECK_LEVEL": "10"}, args=("--verbose",))
     assert result.rc == 0, result
+    assert_lean_monitor(maps("monitor", params, env={"OCF_CHECK_LEVEL": "10"}, prefix=IMPORTTIME))
     kinds = [line.split()[0] for line in result.stdout.splitlines()]
     assert kinds == ["setting"] * 6 + ["cf"] * 4 + ["lookup"] * 4 + ["milter"]
     assert "no-such-key.invalid not found (query path works)" in result.stdout

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_agent
+from helpers import run_agent
 
 pytestmark = [pytest.mark.integration]
 

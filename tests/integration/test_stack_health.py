@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from helpers import IMPORTTIME, assert_lean_monitor
 from ocftester import run_ocf_tester
 from services.listeners import FakeImap, Greeter, NoAccept, SilentListener, TcpAcceptor, closed_port
 from services.mariadb import (DB_NAME, DB_PASSWORD, DB_USER, ED25519_USER, NODB_USER,
@@ -30,12 +31,13 @@ def health(agent, tmp_path):
     """``health(action, **params)``: stack-health with every check off unless given."""
     outputs = []
 
-    def call(action, env=None, args=(), timeout=60, **params):
+    def call(action, env=None, args=(), timeout=60, prefix=(), **params):
         values = dict(ALL_OFF, check_timeout="2")
         values.update(params)
         environ = {"HA_RSCTMP": str(tmp_path / "rsctmp")}
         environ.update(env or {})
-        result = agent("stack-health", action, values, env=environ, args=args, timeout=timeout)
+        result = agent("stack-health", action, values, env=environ, args=args, timeout=timeout,
+                       prefix=prefix)
         outputs.append(result.stdout + result.stderr)
         return result
 
@@ -74,6 +76,7 @@ def test_all_six_checks_healthy_in_parallel(health, tmp_path, dovecot, mariadb, 
                       critical="imap,admin_api,mysql,lmtp,redis,milter")
         started(health, **params)
         result = health("monitor", args=("--verbose",), **params)
+        assert_lean_monitor(health("monitor", prefix=IMPORTTIME, **params))
     assert result.rc == 0, result
     assert result.reason is None
     lines = result.stdout.splitlines()

@@ -9,7 +9,7 @@ from grommunio_ocf.ocf.agent import Action, Agent, Operation, run
 from grommunio_ocf.ocf.params import BOOLEAN, INTEGER, STRING, Param, Problem
 from grommunio_ocf.ocf.status import OCFError, Status
 
-from conftest import Result
+from helpers import Result
 
 BASE_ENV = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "r1", "HA_LOGFACILITY": "none"}
 

@@ -18,7 +18,7 @@ from grommunio_ocf.ocf.params import SECONDS, STRING, Param
 from grommunio_ocf.ocf.state import StateFile, state_path
 from grommunio_ocf.ocf.status import OCFError, Status
 
-from conftest import Result
+from helpers import Result
 
 
 class Script:

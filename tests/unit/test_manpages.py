@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from grommunio_ocf import __version__
 
 GENERATOR = os.path.join(TOP, "packaging", "manpages")

@@ -13,8 +13,10 @@ import os
 import subprocess
 
 import pytest
-from lxml import etree
 
+from helpers import import_or_missing, missing
+
+etree = import_or_missing("lxml.etree", "python3-lxml")
 from grommunio_ocf.ocf import metadata
 from grommunio_ocf.ocf.agent import Action, Agent
 from grommunio_ocf.ocf.params import BOOLEAN, INTEGER, LIST, PATH, STRING, Param
@@ -42,9 +44,15 @@ REPO_AGENTS = _repo_agents()
 ALL_AGENTS = [os.path.join(AGENTS_DIR, n) for n in REPO_AGENTS] + [PROMOTABLE]
 
 
+def _system_file(path):
+    if not os.path.isfile(path):
+        missing("%s not found (Debian package resource-agents)" % path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def dtd():
-    with open(DTD_PATH, "rb") as handle:
+    with open(_system_file(DTD_PATH), "rb") as handle:
         return etree.DTD(handle)
 
 
@@ -55,7 +63,7 @@ def _relaxng(path):
 @pytest.fixture(scope="module")
 def rng():
     """Every RelaxNG schema at hand: resource-agents' always, OCF 1.1 when shared/ is there."""
-    schemas = [_relaxng(SYSTEM_RNG_PATH)]
+    schemas = [_relaxng(_system_file(SYSTEM_RNG_PATH))]
     if os.path.exists(OCF11_RNG_PATH):
         schemas.append(_relaxng(OCF11_RNG_PATH))
     return schemas

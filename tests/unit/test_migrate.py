@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from grommunio_ocf.binds import mounts
 from grommunio_ocf.migrate import command as migrate
 from grommunio_ocf.migrate import convert, crmconf

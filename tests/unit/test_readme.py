@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import AGENTS, TOP
+from helpers import AGENTS, TOP
 
 README = os.path.join(TOP, "README.md")
 

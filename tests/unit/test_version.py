@@ -5,7 +5,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-from conftest import TOP
+from helpers import TOP
 from grommunio_ocf import __version__
 
 
