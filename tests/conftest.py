@@ -64,7 +64,7 @@ pytest_plugins = ["services.mariadb", "services.postfix", "services.dovecot",
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The times the cluster tests measured (tests/cluster/timings.py), for CI logs and README.md."""
+    """The times the cluster tests measured (tests/cluster/timings.py), for CI logs and doc/testing.md."""
     timings = sys.modules.get("cluster.timings")
     if timings is not None and timings.RECORDED:
         terminalreporter.section("cluster timings (seconds)")

@@ -33,8 +33,7 @@ the loop device's image.  ``NodeCluster.start()`` ends what a killed run
 left (kill_leftovers); the nodes themselves also die with pytest
 (``unshare --kill-child`` under ``setpriv --pdeathsig``).
 
-Figures on the 2-core test machine are in README.md (Tested under real
-Pacemaker).
+Figures on the 2-core test machine are in doc/testing.md.
 """
 
 import errno

@@ -1,7 +1,7 @@
 """Times measured by the cluster tests (fault to detection, to recovery).
 
 Printed at the end of the pytest run (see conftest.py) so that CI logs
-carry the figures the README reports.
+carry the figures doc/testing.md reports.
 """
 
 RECORDED = []

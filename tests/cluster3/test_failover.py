@@ -17,7 +17,7 @@ Filesystem repair it first.
 Tests share one cluster and run in file order; each starts from a steady
 cluster (every node up, the stack started on one data node, no failures,
 no health mark) whichever data node that is: "active" and "passive" below.
-The times measured are printed at the end of the run (README.md tables them).
+The times measured are printed at the end of the run (doc/testing.md tables them).
 """
 
 import os

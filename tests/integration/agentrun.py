@@ -16,7 +16,7 @@ import time
 VALID_CODES = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 190, 191}
 QUIET_CODES = {0, 7, 8, 9}            # states a monitor reports without a reason
 REASON_PREFIX = b"ocf-exit-reason:"
-REASON_LIMIT = 512                    # bytes after the prefix (README: "Bounds")
+REASON_LIMIT = 512                    # bytes after the prefix (doc/bounds.md)
 LOG_LINE_LIMIT = 4096 + 200           # a log message plus level and tag
 
 BASE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",

@@ -59,6 +59,6 @@ def test_hostile_peer_is_bounded(results, case):
 
 
 def test_the_hostile_monitors_stay_small_together(results):
-    # The figure the README states: the largest of them all.
+    # The figure doc/bounds.md states: the largest of them all.
     peak = max(r.rss_mb for r in results.values())
     assert peak <= RSS_LIMIT_MB, sorted((r.rss_mb, name) for name, r in results.items())[-3:]
