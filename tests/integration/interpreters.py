@@ -28,7 +28,8 @@ def pyenv_roots():
 
 def version_of(python):
     """"3.X" of an interpreter, or None if it does not run."""
-    proc = subprocess.run([python, "-IS", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+    proc = subprocess.run([python, "-IS", "-c",
+                           "import sys; print('%d.%d' % sys.version_info[:2])"],
                           capture_output=True, text=True)
     return proc.stdout.strip() if proc.returncode == 0 else None
 

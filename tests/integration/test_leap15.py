@@ -102,12 +102,12 @@ class Leap15:
         ]
         if not self.newer:
             # Whiteouts (0/0 character devices) hide every newer Python in /usr/bin.
-            lines.append("for p in /usr/bin/python3.*; do case ${p#/usr/bin/} in "
-                         "python3.[0-9]|python3.[0-9][0-9]) mknod %s/layers/upper/bin/${p#/usr/bin/} c 0 0;; "
+            lines.append("for p in /usr/bin/python3.*; do n=${p#/usr/bin/}; case $n in "
+                         "python3.[0-9]|python3.[0-9][0-9]) mknod %s/layers/upper/bin/$n c 0 0;; "
                          "esac; done" % w)
         lines += [
-            "mount -t overlay leap15 -o lowerdir=/usr,upperdir=%s/layers/upper,workdir=%s/layers/work"
-            " /usr" % (w, w),
+            "mount -t overlay leap15 -o lowerdir=/usr,upperdir=%s/layers/upper,"
+            "workdir=%s/layers/work /usr" % (w, w),
             "set +e",
         ]
         for index, (argv, env) in enumerate(self.commands):

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import stat
+import io
 import subprocess
 import tarfile
 
@@ -191,10 +192,72 @@ def test_rpm_metadata_and_dependencies(rpms):
         ["grommunio-ocf %s 1 noarch GPL-2.0-or-later" % __version__]
     assert rpm_query(rpms[0], "--qf", "%{URL}\n")[0].startswith("https://")
     requires = [r for r in rpm_query(rpms[0], "-R") if not r.startswith("rpmlib(")]
-    assert requires == ["python3"]
+    assert requires == ["python3 >= 3.9"]
     assert rpm_query(rpms[0], "--recommends") == ["resource-agents"]
     changelog = rpm_query(rpms[0], "--changelog")
     assert changelog[0].endswith("- %s-1" % __version__)
+
+
+# --- the interpreter, chosen per platform when the RPM is built ---------------------------
+
+# rpmbuild --define ...: (macros, the programs' "#!" interpreter, Requires and BuildRequires).
+PLATFORMS = {
+    # The appliance: /usr/bin/python3 is 3.6 there, python311 beside it.
+    "leap15.6": (("suse_version 1560", "sle_version 150600"), "/usr/bin/python3.11",
+                 ["python311"]),
+    "leap16": (("suse_version 1600",), "/usr/bin/python3", ["python3 >= 3.9"]),
+    "rhel9": (("rhel 9",), "/usr/bin/python3", ["python3 >= 3.9"]),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(PLATFORMS))
+def platform_rpms(request, release, tmp_path_factory):
+    """(platform, binary RPM, source RPM) built with that platform's macros.
+
+    The SUSE 15 build really runs /usr/bin/python3.11 (it writes the man
+    pages by running the agents, and byte-compiles the library for 3.11):
+    this machine's (Debian 12's own) stands in for SUSE's python311.
+    --nodeps: rpm's database here knows none of the build dependencies.
+    """
+    needs("rpmbuild", "rpm2archive")
+    defines, python, _ = PLATFORMS[request.param]
+    if not os.access(python, os.X_OK):
+        pytest.skip("%s: the build runs %s, which this machine lacks" % (request.param, python))
+    top = tmp_path_factory.mktemp("rpmbuild-" + request.param)
+    argv = ["rpmbuild", "-ta", "--nodeps", "--define", "_topdir %s" % top,
+            "--define", "packager " + PACKAGER]
+    for define in defines:
+        argv += ["--define", define]
+    run(*argv, release)
+    binary = top / "RPMS" / "noarch" / ("grommunio-ocf-%s-1.noarch.rpm" % __version__)
+    source = top / "SRPMS" / ("grommunio-ocf-%s-1.src.rpm" % __version__)
+    return request.param, str(binary), str(source)
+
+
+def rpm_payload(path):
+    """{name: bytes} of the RPM's regular files (rpm2archive: its payload as a tarball)."""
+    with open(path, "rb") as handle:
+        data = subprocess.run(["rpm2archive", "-"], stdin=handle, capture_output=True,
+                              check=True, timeout=120).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {m.name[1:]: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+def test_rpm_runs_the_platforms_python(platform_rpms):
+    platform, binary, source = platform_rpms
+    _, python, requires = PLATFORMS[platform]
+    assert [r for r in rpm_query(binary, "-R") if not r.startswith("rpmlib(")] == requires
+    # The source RPM's requirements are the build's.
+    assert [r for r in rpm_query(source, "-R") if not r.startswith("rpmlib(")] == requires
+    payload = rpm_payload(binary)
+    programs = ["%s/%s" % (AGENTDIR, name) for name in agents()] + ["/usr/sbin/grommunio-ocf-migrate"]
+    for path in programs:
+        assert payload[path].split(b"\n", 1)[0].decode() == "#!%s -IS" % python, path
+    # Bytecode for the interpreter the programs name, and for no other.
+    tag = subprocess.run([python, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    bytecode = [p for p in payload if p.endswith(".pyc")]
+    assert bytecode and all(".%s." % tag in p for p in bytecode), (tag, bytecode[:3])
 
 
 def test_rpmlint_finds_no_error_but_the_missing_signature(rpms):
@@ -265,7 +328,8 @@ def test_deb_control(debs):
     values = dict(zip(fields, run("dpkg-deb", "--field", debs[0], *fields).splitlines()))
     assert {k: values[k] for k in fields[:5]} == {
         "Package": "Package: grommunio-ocf", "Version": "Version: " + DEB_VERSION,
-        "Architecture": "Architecture: all", "Depends": "Depends: python3:any",
+        "Architecture": "Architecture: all",
+        "Depends": "Depends: python3:any, python3 (>= 3.9)",
         "Recommends": "Recommends: resource-agents"}
     assert values["Maintainer"].startswith("Maintainer: ") and "@" in values["Maintainer"]
     assert values["Description"].startswith("Description: ")
