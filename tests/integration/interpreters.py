@@ -3,9 +3,9 @@
 ``find_pythons(wanted)`` looks in /usr/bin first, then in pyenv's versions
 (real binaries, not shims): ``{"3.X": path}`` for each wanted version found.
 ``missing(what)`` is what a test does when a promised interpreter is not
-here: a skip that says why on a developer's machine, a failure under CI
-(``CI=true``), where the image promises every one of them -- a test that can
-only skip cannot fail, and so proves nothing.
+here: as helpers.missing, a skip that says why on a developer's machine, a
+failure under CI (``CI=true``), where the image promises every one of them:
+a test that can only skip cannot fail, and so proves nothing.
 """
 
 import glob
@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 
-import pytest
+import helpers
 
 
 def pyenv_roots():
@@ -49,13 +49,13 @@ def find_pythons(wanted):
     return dict(sorted(found.items(), key=lambda item: tuple(map(int, item[0].split(".")))))
 
 
-def under_ci():
-    return os.environ.get("CI", "").lower() == "true"
-
-
 def missing(what):
-    """Skip (a developer's machine) or fail (CI=true) for a missing interpreter."""
-    where = "looked in /usr/bin and pyenv roots %s" % (pyenv_roots() or "none")
-    if under_ci():
-        pytest.fail("%s not found (%s); CI=true: the test image must have it" % (what, where))
-    pytest.skip("%s not found (%s)" % (what, where))
+    """Skip (a developer's machine) or fail (CI=true) for a missing interpreter.
+
+    helpers.missing's rule, in words for interpreters: tests/run installs
+    Debian packages, while these come with the test image (pyenv)."""
+    import pytest
+    text = "%s not found (looked in /usr/bin and pyenv roots %s)" % (what, pyenv_roots() or "none")
+    if helpers.under_ci():
+        pytest.fail(text + "; CI=true: the test image must provide it", pytrace=False)
+    pytest.skip(text)

@@ -29,7 +29,7 @@ import subprocess
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from interpreters import find_pythons, missing
 
 pytestmark = [pytest.mark.integration]

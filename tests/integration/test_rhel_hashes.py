@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from interpreters import find_pythons, missing
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 
