@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from grommunio_ocf.stack import gromoxcfg as mysqlcfg
+from grommunio_ocf.stack import gromoxcfg
 from grommunio_ocf.stack.gromoxcfg import ConfigError, MysqlConfig, c_strtoull, load, parse_bytes
 from grommunio_ocf.ocf.status import Status
 
@@ -196,9 +196,9 @@ def test_fifo_fails_fast(tmp_path):
 
 
 def test_too_large(cfg):
-    path = cfg(b"# " + b"x" * mysqlcfg.SIZE_LIMIT + b"\n")
+    path = cfg(b"# " + b"x" * gromoxcfg.SIZE_LIMIT + b"\n")
     error = load_error(path)
-    assert error.text == "%s is larger than %d bytes" % (path, mysqlcfg.SIZE_LIMIT)
+    assert error.text == "%s is larger than %d bytes" % (path, gromoxcfg.SIZE_LIMIT)
 
 
 def _refuse(path, exc, mocker):

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from grommunio_ocf.base import jsonread as jsontext
+from grommunio_ocf.base import jsonread
 from grommunio_ocf.base.jsonread import JSONError, TooDeep, brief, loads
 
 
@@ -103,9 +103,9 @@ def test_seeded_garbage_accepted_and_refused_as_json_does():
 
 def test_importing_it_loads_neither_json_nor_re():
     import subprocess
-    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.base import jsonread as jsontext; "
+    code = ("import sys; sys.path.insert(0, %r); from grommunio_ocf.base import jsonread; "
             "print('json' in sys.modules, 're' in sys.modules)"
-            % jsontext.__file__.rsplit("/", 3)[0])
+            % jsonread.__file__.rsplit("/", 3)[0])
     out = subprocess.run(["/usr/bin/python3", "-IS", "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]

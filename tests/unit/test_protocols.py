@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from grommunio_ocf.base import jsonread as jsontext; from grommunio_ocf import protocols
+from grommunio_ocf import protocols
+from grommunio_ocf.base import jsonread
 from grommunio_ocf.ocf.deadline import Deadline
 from grommunio_ocf.base.netaddr import Address, parse_url
 from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed
@@ -707,7 +708,7 @@ def test_http_hostile_answers(server, raw, words):
 def test_http_deep_json_in_strings_is_fine():
     body = b'{"database": true, "note": "' + b"[" * 1000 + b'"}'
     assert http_check.judge(URL, 200, "OK", body) == "HTTP 200; database up"
-    assert jsontext.loads('{"a": "\\"[[[["}', 1) == {"a": '"[[[['}
+    assert jsonread.loads('{"a": "\\"[[[["}', 1) == {"a": '"[[[['}
 
 
 def test_http_content_length_ends_the_body_without_waiting_for_close(server):

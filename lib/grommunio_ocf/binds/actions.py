@@ -1,7 +1,7 @@
 """grodata-binds' start and stop: bind what is missing, prove it, and remove only what is ours.
 
 * ``start`` never binds over a wrong mount, records where grodata comes
-  from (``bindstate``) before binding anything, binds the unbound targets in
+  from (``origin``) before binding anything, binds the unbound targets in
   plan order, re-reads mountinfo and judges every target as monitor will;
   whatever goes wrong, it undoes the binds *this* start made -- and nothing
   else.

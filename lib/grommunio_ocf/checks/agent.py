@@ -2,7 +2,7 @@
 
 ``stack-health`` and ``postfix-maps`` start nothing: "started" is a state
 file (``state.py``), and their value is the monitor, which runs the agent's
-checks in parallel and maps the outcomes to 0 / 190 / 1 (``health.py``).
+checks in parallel and maps the outcomes to 0 / 190 / 1 (``contract``).
 A subclass declares its own parameters and ``checks()``.  The parameters
 ``CheckAgent`` itself acts on come from here, through ``shared(name)`` in
 the subclass's ``params`` (which may give another default or description):

@@ -1,7 +1,7 @@
 """The ``mysql`` check: log into MariaDB exactly as gromox would.
 
 Three steps, each in its own module: gromox's ``mysql_adaptor.cfg``
-(``mysqlcfg``), the socket the client library would pick when the host is
+(``gromoxcfg``), the socket the client library would pick when the host is
 ``localhost`` (``mycnf``, unless the agent's ``mysql_socket`` names one),
 and the login itself (``protocols.mysql``).  The detail says which socket was
 used and why, so ``--verbose`` answers "which server did it ask?".
