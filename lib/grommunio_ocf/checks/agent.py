@@ -231,6 +231,16 @@ class CheckAgent(Agent):
             state_file.write(updated)
         return self._finish(status, reason)
 
+    def inspect(self, values, op):
+        """The checks' verdict at ``op.depth`` as it stands: no state file is
+        read or written, no attribute published, and no ``fall`` softens a
+        failure (that counts monitors, and this is none)."""
+        outcomes, critical, status, reason = self._evaluate(values, op, op.depth)
+        report(outcomes, op, critical)
+        if status != Status.SUCCESS:
+            raise OCFError(status, reason)
+        return status
+
     def stop(self, values, op):
         state_file = StateFile.of(self.name, op)
         try:

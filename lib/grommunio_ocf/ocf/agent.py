@@ -180,6 +180,18 @@ class Agent:
     def validate_all(self, values, op):
         return Status.SUCCESS
 
+    def inspect(self, values, op):
+        """The monitor's verdict, changing nothing on the node or in the cluster.
+
+        What grommunio-ocf-check runs: a ``Status``, or ``OCFError`` with
+        the reason, and one ``op.report`` per check.  The default is the
+        monitor itself, right for an agent whose monitor only looks (at
+        OCF_CHECK_LEVEL 20 grodata-binds' writes and removes its probe
+        file, which the command runs only when asked to); an agent whose
+        monitor keeps state or publishes anything overrides it.
+        """
+        return self.monitor(values, op)
+
 
 def usage(agent):
     actions = ["meta-data"] + [a for a in METHODS if a != "status" and agent.implements(a)]
@@ -234,12 +246,19 @@ def _run(agent_cls, action, words, verbose, environ, stdout, stderr, log):
     return _dispatch(agent_cls(log), action, op, environ, log)
 
 
+def parameters(agent, environ):
+    """``(values, problems)``: the agent's parameters from ``environ``, each
+    checked and then checked across each other -- the same for every action
+    and for grommunio-ocf-check."""
+    values, problems = parse(agent.params, environ)
+    problems.extend(filter(None, (at_least_one(group, values) for group in agent.at_least_one)))
+    problems.extend(agent.derive(values))
+    return values, problems
+
+
 def _dispatch(agent, action, op, environ, log):
     try:
-        values, problems = parse(agent.params, environ)
-        problems.extend(filter(None, (at_least_one(group, values) for group in agent.at_least_one)))
-        problems.extend(agent.derive(values))
-
+        values, problems = parameters(agent, environ)
     except Exception:
         if action != "stop":
             raise
