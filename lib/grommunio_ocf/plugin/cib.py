@@ -40,7 +40,7 @@ class Resource:
 
     @property
     def agent(self):
-        return "%s:%s:%s" % (self.standard, self.provider, self.type)
+        return ":".join(part for part in (self.standard, self.provider, self.type) if part)
 
 
 def query(deadline, environ):

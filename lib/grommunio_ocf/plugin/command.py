@@ -34,6 +34,20 @@ class UsageError(Exception):
     """Bad command line: UNKNOWN, with the usage on standard error."""
 
 
+class Formatter(argparse.HelpFormatter):
+    """Lines broken at spaces only: 'stack-health' must stay whole (the man page
+    is made from --help, and joins its lines with spaces)."""
+
+    def _split_lines(self, text, width):
+        import textwrap
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text, width, indent):
+        import textwrap
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse exits 2; a plugin's bad usage is UNKNOWN (3)
         raise UsageError(message)
@@ -41,7 +55,7 @@ class Parser(argparse.ArgumentParser):
 
 def parser():
     p = Parser(
-        prog=PROG, add_help=True,
+        prog=PROG, formatter_class=Formatter,
         description="Run the checks of a grommunio resource once, read-only, and print the "
                     "result as a monitoring plugin (Icinga, Nagios, Checkmk, Zabbix, NRPE). The "
                     "parameters come from the live CIB (read with cibadmin, which honours "
