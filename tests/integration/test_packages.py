@@ -31,6 +31,7 @@ LIBDIR = "/usr/lib/ocf/lib/grommunio"
 METADIR = "/usr/share/resource-agents/grommunio"
 DOCDIR = "/usr/share/doc/grommunio-ocf"
 MANDIR = "/usr/share/man"
+HELPERS = ("grommunio-ocf-check", "grommunio-ocf-migrate")   # in /usr/sbin, each with a man8 page
 # Directories the package creates, and so may own; any other it only uses.
 OWN_DIRS = (AGENTDIR, LIBDIR, METADIR, DOCDIR)
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_LOGFACILITY": "none", "LC_ALL": "C.UTF-8"}
@@ -46,7 +47,7 @@ def agents():
 
 def man_pages():
     return ["%s/man7/ocf_grommunio_%s.7" % (MANDIR, name) for name in agents()] + [
-        MANDIR + "/man8/grommunio-ocf-migrate.8"]
+        "%s/man8/%s.8" % (MANDIR, name) for name in HELPERS]
 
 
 def run(*argv, env=None, **kw):
@@ -71,7 +72,8 @@ def expected_files():
     files |= {"%s/%s" % (METADIR, n) for n in os.listdir(os.path.join(TOP, "metadata"))
               if n.endswith(".xml")}
     files |= {DOCDIR + "/README.md", DOCDIR + "/examples/MIGRATION.md",
-              "/usr/sbin/grommunio-ocf-migrate"}
+              DOCDIR + "/monitoring-plugin.md"}
+    files |= {"/usr/sbin/" + name for name in HELPERS}
     return files | set(man_pages())
 
 
@@ -96,6 +98,8 @@ def check_contents(files, staged):
         assert mode == staged[path], "%s: %o, installed %o" % (path, mode, staged[path])
     for name in agents():
         assert files["%s/%s" % (AGENTDIR, name)][0] == 0o755
+    for name in HELPERS:
+        assert files["/usr/sbin/" + name][0] == 0o755
 
 
 def shared_dirs(dirs):
@@ -372,7 +376,7 @@ def remove_installed():
     """Take away what packaging/install put on this machine (tests/run ran it)."""
     for path in (AGENTDIR, LIBDIR, METADIR, DOCDIR):
         shutil.rmtree(path, ignore_errors=True)
-    for path in ["/usr/sbin/grommunio-ocf-migrate"] + man_pages():
+    for path in ["/usr/sbin/" + name for name in HELPERS] + man_pages():
         for candidate in (path, path + ".gz"):
             if os.path.lexists(candidate):
                 os.unlink(candidate)
@@ -472,8 +476,26 @@ def test_deb_health_agents_pass_ocf_tester(installed_deb, tmp_path, dovecot, mar
         assert DB_PASSWORD not in out
 
 
+def test_deb_check_command_runs_the_installed_agents(installed_deb, adminapi):
+    """/usr/sbin/grommunio-ocf-check finds the installed library and agents (LIBDIR
+    rewritten, agents in OCF's directory) and writes no bytecode beside them."""
+    path = "/usr/sbin/grommunio-ocf-check"
+    assert path in installed_deb
+    with open(path, encoding="utf-8") as handle:
+        assert 'LIBDIR = "%s"\n' % LIBDIR in handle.read()
+    proc = subprocess.run([path, "--agent", "stack-health", "--set", "imap_url=off",
+                           "--set", "mysql_config=off", "--set", "lmtp_address=off",
+                           "--set", "admin_api_url=" + adminapi.status_url,
+                           "--set", "critical=admin_api"], capture_output=True, text=True, env=ENV,
+                          cwd="/", stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == 0, proc
+    assert proc.stdout.startswith("GROMMUNIO OK - stack-health (stack-health): 1 check ok | "
+                                  "admin_api="), proc.stdout
+    assert not os.path.exists(AGENTDIR + "/__pycache__")
+
+
 @pytest.mark.parametrize("section, name", [("7", "ocf_grommunio_" + a) for a in agents()]
-                         + [("8", "grommunio-ocf-migrate")])
+                         + [("8", name) for name in HELPERS])
 def test_deb_man_pages_render(installed_deb, section, name):
     """``man NAME`` finds the installed page, and groff renders it without a warning."""
     needs("man")

@@ -18,7 +18,7 @@ from helpers import TOP
 from grommunio_ocf import __version__
 
 GENERATOR = os.path.join(TOP, "packaging", "manpages")
-HELPER = os.path.join(TOP, "packaging", "grommunio-ocf-migrate")
+HELPERS = ("grommunio-ocf-check", "grommunio-ocf-migrate")
 AGENTS = sorted(n[:-4] for n in os.listdir(os.path.join(TOP, "metadata")) if n.endswith(".xml"))
 
 
@@ -49,7 +49,7 @@ def render(path, width=80):
 
 def test_one_page_per_agent_and_one_for_the_helper(pages):
     assert sorted(os.listdir(pages / "man7")) == ["ocf_grommunio_%s.7" % a for a in AGENTS]
-    assert os.listdir(pages / "man8") == ["grommunio-ocf-migrate.8"]
+    assert sorted(os.listdir(pages / "man8")) == [h + ".8" for h in HELPERS]
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -78,11 +78,13 @@ def test_agent_page_shows_every_parameter_and_action(pages, agent, width):
         in text
 
 
-def test_helper_page_shows_every_option_of_its_help(pages):
-    text, joined = render(pages / "man8" / "grommunio-ocf-migrate.8")
-    helptext = subprocess.run([HELPER, "--help"], capture_output=True, text=True, check=True,
+@pytest.mark.parametrize("helper", HELPERS)
+def test_helper_page_shows_every_option_of_its_help(pages, helper):
+    text, joined = render(pages / "man8" / (helper + ".8"))
+    helptext = subprocess.run([os.path.join(TOP, "packaging", helper), "--help"],
+                              capture_output=True, text=True, check=True,
                               env={"PATH": "/usr/bin:/bin", "COLUMNS": "80"}).stdout
-    assert text.startswith("GROMMUNIO-OCF-MIGRATE(8)")
+    assert text.startswith(helper.upper() + "(8)")
     for option in set(re.findall(r"(?<![\w-])--[a-z][\w-]*", helptext)):
         assert option in text, option
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "SEE ALSO"):

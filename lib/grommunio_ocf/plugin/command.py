@@ -189,7 +189,8 @@ def _has(agent_cls, name):
 def _summary(status, reason, rows):
     if status in (Status.SUCCESS, Status.RUNNING_PROMOTED):
         counts = _counted(rows)
-        text = ", ".join("%d %s ok" % (n, what) for what, n in counts) or "ok"
+        text = ", ".join("%d %s%s ok" % (n, what, "" if n == 1 else "s")
+                         for what, n in counts) or "ok"
         warned = [r for r in rows if r[2] == "warning"]
         if warned:
             text += "; warning: " + "; ".join("%s: %s" % (r[0], r[3]) for r in warned)
@@ -202,10 +203,11 @@ def _summary(status, reason, rows):
 
 
 def _counted(rows):
-    """[(what, count)] in the order first seen: '4 checks' for timed checks, '7 binds'..."""
+    """[(what, count)] in the order first seen: 'check' for the timed checks, else the
+    row's name ('bind', 'write')."""
     counts = {}
     for name, _target, _result, _detail, latency in rows:
-        what = "checks" if latency is not None else name + "s"
+        what = "check" if latency is not None else name
         counts[what] = counts.get(what, 0) + 1
     return list(counts.items())
 
