@@ -9,10 +9,12 @@ first line asks.  Versions this machine lacks are named in a skipped test;
 under CI (``CI=true``) a missing one fails it.
 """
 
+import os
 import subprocess
 
 import pytest
 
+from helpers import TOP
 from interpreters import find_pythons, missing
 from mountscratch import scratch, scratch_factory  # noqa: F401
 from services.listeners import closed_port
@@ -113,3 +115,21 @@ def test_postfix_maps(python, tmp_path, postfix_config):
     assert python("postfix-maps", "stop", params, env=env).rc == 0
     for result in (healthy, failing):
         assert DB_PASSWORD not in result.stdout + result.stderr
+
+
+# -- grommunio-ocf-check ----------------------------------------------------------
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_check_command(version, adminapi):
+    """The monitoring-plugin command under each Python, against the admin-api stand-in."""
+    command = os.path.join(TOP, "packaging", "grommunio-ocf-check")
+    argv = [PYTHONS[version], "-IS", command, "--agent", "stack-health"]
+    for name in ("imap_url", "mysql_config", "lmtp_address"):
+        argv += ["--set", name + "=off"]
+    argv += ["--set", "admin_api_url=" + adminapi.status_url, "--set", "critical=admin_api"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/",
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc
+    assert proc.stdout.startswith("GROMMUNIO OK - stack-health (stack-health): 1 check ok | "
+                                  "admin_api="), proc.stdout
+    assert proc.stderr == ""
