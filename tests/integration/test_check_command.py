@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import TOP
+from helpers import TOP
 from mountscratch import scratch, scratch_factory, sh  # noqa: F401 (fixtures)
 from pluginformat import parse
 from services.listeners import TcpAcceptor, closed_port

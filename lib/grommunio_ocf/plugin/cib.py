@@ -16,7 +16,7 @@ resource is refused with a pointer to ``--set``, never checked with values
 that may not be the ones it runs with.
 """
 
-from ..ocf.log import shown
+from ..base.text import quoted
 from ..base.spawn import TimedOut, run, which
 
 CONTAINERS = ("group", "clone", "master", "bundle")
@@ -79,7 +79,7 @@ def resource(xml_text, name):
         name = name.rpartition(":")[0]  # a clone's instance, as crm_mon shows it
         element = _resource_element(ids, name)
     if element is None:
-        raise CibError("no resource %s in the CIB" % shown(name))
+        raise CibError("no resource %s in the CIB" % quoted(name))
     if element.tag != "primitive":
         element = _only_grommunio_primitive(element)
     return _primitive(element, ids)
@@ -99,9 +99,9 @@ def _only_grommunio_primitive(container):
         return found[0]
     if not found:
         raise CibError("%s %s holds no ocf:grommunio resource" % (container.tag,
-                                                                  shown(container.get("id"))))
+                                                                  quoted(container.get("id"))))
     raise CibError("%s %s holds %d grommunio resources (%s): name one"
-                   % (container.tag, shown(container.get("id")), len(found),
+                   % (container.tag, quoted(container.get("id")), len(found),
                       ", ".join(p.get("id") for p in found)))
 
 
@@ -111,13 +111,13 @@ def _primitive(element, ids):
         template = ids.get(element.get("template"))
         if template is None or template.tag != "template":
             raise CibError("resource %s: template %s is not in the CIB"
-                           % (shown(element.get("id")), shown(element.get("template"))))
+                           % (quoted(element.get("id")), quoted(element.get("template"))))
     agent = {}
     for attr in ("class", "provider", "type"):
         agent[attr] = element.get(attr) or (template.get(attr) if template is not None else None)
     res = Resource(element.get("id"), agent["class"], agent["provider"], agent["type"], {})
     if (res.standard, res.provider) != ("ocf", "grommunio"):
-        raise CibError("resource %s is %s, not a grommunio agent" % (shown(res.id), res.agent))
+        raise CibError("resource %s is %s, not a grommunio agent" % (quoted(res.id), res.agent))
     params = {}
     for owner in (element, template):  # the primitive's values over the template's
         if owner is not None:
@@ -136,7 +136,7 @@ def _values(owner, ids):
         if nvset.find("rule") is not None:
             raise CibError("resource %s: the parameters in %s depend on a rule, which only the "
                            "cluster evaluates: give them with --set and --agent"
-                           % (shown(owner.get("id")), shown(nvset.get("id"))))
+                           % (quoted(owner.get("id")), quoted(nvset.get("id"))))
         for pair in nvset.findall("nvpair"):
             pair = _dereferenced(pair, ids)
             if pair.get("name") is not None:
@@ -150,7 +150,7 @@ def _dereferenced(element, ids):
         return element
     target = ids.get(ref)
     if target is None or target.tag != element.tag:
-        raise CibError("%s refers to %s, which is not in the CIB" % (element.tag, shown(ref)))
+        raise CibError("%s refers to %s, which is not in the CIB" % (element.tag, quoted(ref)))
     return target
 
 

@@ -20,9 +20,10 @@ import time
 
 from .. import __version__
 from ..ocf.agent import Operation, parameters
-from ..ocf.log import Log, printable
+from ..base.text import printable
+from ..ocf.log import Log
 from ..ocf.params import worst
-from ..ocf.status import OCFError, Status
+from ..ocf.status import OCFError, Status, checked, ocf_name
 from . import output
 from .agents import AgentError, load, names
 from .cib import CibError, query, resource
@@ -168,7 +169,7 @@ def check(args, environ, stderr):
     if not problems:
         try:
             op.depth = op.check_level(agent_cls.check_levels, agent_cls.default_check_level)
-            status, reason = Status(agent.inspect(values, op)), ""
+            status, reason = checked(agent.inspect(values, op)), ""
         except OCFError as exc:
             status, reason = exc.status, exc.reason
     else:
@@ -198,8 +199,8 @@ def _summary(status, reason, rows):
     if status == Status.NOT_RUNNING and not reason:
         return "not running on this node"
     if output.exit_code(status) == output.UNKNOWN:
-        return "%s (%s)" % (reason or "no reason given", status.ocf_name)
-    return reason or status.ocf_name
+        return "%s (%s)" % (reason or "no reason given", ocf_name(status))
+    return reason or ocf_name(status)
 
 
 def _counted(rows):

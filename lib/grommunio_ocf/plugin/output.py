@@ -12,7 +12,7 @@ check first).  A ``|`` in any text would start performance data, and a
 newline a new line of output: both are taken out of every text written.
 """
 
-from ..ocf.log import printable
+from ..base.text import printable
 from ..ocf.status import Status
 
 SERVICE = "GROMMUNIO"
