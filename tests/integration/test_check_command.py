@@ -228,6 +228,7 @@ def test_grodata_binds_counts_binds_and_names_the_bad_one(check, agent, scratch)
                                                    "levels 0"),
     (("--agent", "stack-health", "--depth", "x"), "usage: argument --depth: invalid int value"),
     (("--agent", "stack-health", "-t", "0"), "usage: --timeout 0.0: give seconds, more than 0"),
+    (("--agent", "stack-health", "-t", "nan"), "usage: --timeout nan: give seconds, more than 0"),
     (("--agent", "../agents/stack-health"), "../agents/stack-health: no grommunio agent "
                                             "'../agents/stack-health' (there are: grodata-binds, "),
     (("--agent", "IPaddr2"), "IPaddr2: no grommunio agent 'IPaddr2'"),
@@ -239,6 +240,15 @@ def test_bad_usage_is_unknown_with_one_clear_line(check, args, message):
     assert ran.rc == 3, ran
     assert ran.summary.startswith(message), ran.summary
     assert ran.lines == []
+
+
+def test_hostile_values_are_shown_escaped_on_one_line(check):
+    ran = check("--agent", "stack-health", "--set", "imap_url=\udcff\n| x", "--set",
+                "admin_api_url=" + "a" * 100000)
+    assert ran.rc == 3, ran
+    assert ran.summary.startswith("stack-health (stack-health): imap_url: '\\xff\\x0a/ x' is not "
+                                  "valid UTF-8"), ran.summary
+    assert len(ran.stdout) < 2048
 
 
 def test_values_with_equals_signs_and_the_last_set_wins(check, adminapi):
