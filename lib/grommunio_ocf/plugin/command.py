@@ -29,6 +29,7 @@ from .agents import AgentError, load, names
 from .cib import CibError, query, resource
 
 PROG = "grommunio-ocf-check"
+CIB_BUDGET = 30.0  # seconds for reading the CIB without -t (cibadmin gets at most 10 of them)
 
 
 class UsageError(Exception):
@@ -141,46 +142,52 @@ def check(args, environ, stderr):
     started = time.monotonic()
     if args.agent is None and not args.resource:
         raise UsageError("give a RESOURCE of the CIB, or --agent")
-    timeout = args.timeout
-    if timeout is not None and not 0 < timeout <= 86400:
+    if args.timeout is not None and not 0 < args.timeout <= 86400:
         raise UsageError("--timeout %s: give seconds, more than 0" % args.timeout)
-    label = args.resource or args.agent
     try:
-        if args.agent is not None:
-            agent_cls, params = load(args.agent), {}
-        else:
-            from ..ocf.deadline import Deadline
-            found = resource(query(Deadline(timeout or 30.0), environ), args.resource)
-            label = found.id
-            agent_cls, params = load(found.type), found.params
+        label, agent_cls, params = _target(args, environ)
     except (AgentError, CibError) as exc:
-        return output.UNKNOWN, output.render(output.UNKNOWN, "%s: %s" % (label, exc))
+        return output.UNKNOWN, output.render(output.UNKNOWN, "%s: %s"
+                                             % (args.resource or args.agent, exc))
     if args.depth is not None and args.depth not in agent_cls.check_levels:
         raise UsageError("--depth %d: %s has the levels %s" % (
             args.depth, agent_cls.name, ", ".join(str(x) for x in agent_cls.check_levels)))
     params.update(settings(args.settings, agent_cls))
-    if timeout is None:
-        timeout = agent_cls.default_timeout("monitor")
-    env = environment(environ, params, label, timeout, args.depth)
+    timeout = args.timeout or agent_cls.default_timeout("monitor")
+    # The checks get what reading the CIB left of the whole run's budget.
+    left = max(0.1, timeout - (time.monotonic() - started))
+    env = environment(environ, params, label, left, args.depth)
     agent = agent_cls(Log(agent_cls.name, label, env, stderr))
-    op = Inspection(env, timeout)
-    title = "%s (%s)" % (label, agent_cls.name)
+    op = Inspection(env, left)
     values, problems = parameters(agent, env)
-    if not problems:
-        try:
-            op.depth = op.check_level(agent_cls.check_levels, agent_cls.default_check_level)
-            status, reason = checked(agent.inspect(values, op)), ""
-        except OCFError as exc:
-            status, reason = exc.status, exc.reason
-    else:
-        status, reason = worst(problems), "; ".join(p.text for p in problems)
+    status, reason = _verdict(agent, values, problems, op)
     code = output.exit_code(status)
     took = time.monotonic() - started
-    summary = "%s: %s" % (title, _summary(status, reason, op.rows))
+    summary = "%s (%s): %s" % (label, agent_cls.name, _summary(status, reason, op.rows))
     per_check = values["check_timeout"] if not problems and _has(agent_cls, "check_timeout") \
         else None
     return code, output.render(code, summary, _perfdata(op.rows, per_check, timeout, took),
                                _details(op.rows))
+
+
+def _target(args, environ):
+    """``(label, agent class, parameters)``: from --agent, else the CIB's resource."""
+    if args.agent is not None:
+        return args.resource or args.agent, load(args.agent), {}
+    from ..ocf.deadline import Deadline
+    found = resource(query(Deadline(args.timeout or CIB_BUDGET), environ), args.resource)
+    return found.id, load(found.type), found.params
+
+
+def _verdict(agent, values, problems, op):
+    """``(OCF status, reason)`` of the checks -- or of the parameters, when they are wrong."""
+    if problems:
+        return worst(problems), "; ".join(p.text for p in problems)
+    try:
+        op.depth = op.check_level(agent.check_levels, agent.default_check_level)
+        return checked(agent.inspect(values, op)), ""
+    except OCFError as exc:
+        return exc.status, exc.reason
 
 
 def _has(agent_cls, name):
