@@ -72,7 +72,7 @@ def expected_files():
     files |= {"%s/%s" % (METADIR, n) for n in os.listdir(os.path.join(TOP, "metadata"))
               if n.endswith(".xml")}
     files |= {DOCDIR + "/README.md", DOCDIR + "/examples/MIGRATION.md",
-              DOCDIR + "/monitoring-plugin.md"}
+              DOCDIR + "/doc/monitoring-plugin.md"}
     files |= {"/usr/sbin/" + name for name in HELPERS}
     return files | set(man_pages())
 
