@@ -4,8 +4,9 @@ Every output is checked against the Monitoring Plugins rules
 (tests/pluginformat.py: the status word matching the exit code, the
 performance data's syntax, no '|' in the long text), and every run against
 the promise that the command changes nothing: no state file in HA_RSCTMP,
-no attrd_updater call (a stand-in on PATH records any), an offline CIB
-byte for byte as it was, and no database password in any output.
+no attrd_updater call (a stand-in on PATH records any), no metrics file
+(metrics_dir is given wherever an agent has it), an offline CIB byte for
+byte as it was, and no database password in any output.
 """
 
 import os
@@ -48,6 +49,8 @@ def check(tmp_path):
     stub = stubs / "attrd_updater"
     stub.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % calls)
     stub.chmod(0o755)
+    metrics = tmp_path / "metrics"      # metrics_dir, for the agents that have it
+    metrics.mkdir()
 
     def call(*args, env=None, timeout=60, **params):
         argv = [COMMAND, *args]
@@ -63,6 +66,7 @@ def check(tmp_path):
         assert "injected" not in proc.stdout, "the caller's OCF_RESKEY_* reached the agent"
         assert not rsctmp.exists(), "a state file was written: %s" % os.listdir(rsctmp)
         assert not calls.exists(), "attrd_updater was run: %s" % calls.read_text()
+        assert not os.listdir(metrics), "a metrics file was written: %s" % os.listdir(metrics)
         return Ran(proc)
 
     return call
@@ -76,16 +80,26 @@ def mysql_cfg(tmp_path, mariadb):
     return str(path)
 
 
+def with_metrics_dir(agent_name, params, tmp_path):
+    """``params`` plus metrics_dir (the check fixture's directory, which must stay
+    empty) when the agent has that parameter: the command writes no metrics file."""
+    from grommunio_ocf.plugin.agents import load
+    if any(p.name == "metrics_dir" for p in load(agent_name).params):
+        params["metrics_dir"] = str(tmp_path / "metrics")
+    return params
+
+
 @pytest.fixture
 def stack(tmp_path, dovecot, mariadb, redis, adminapi):
     """stack-health's parameters for all six checks against the real services, a milter acceptor."""
     with TcpAcceptor() as milter:
-        yield dict(imap_url="imap://127.0.0.1:%d" % dovecot.imap_port,
-                   admin_api_url=adminapi.status_url, mysql_config=mysql_cfg(tmp_path, mariadb),
-                   mysql_socket=mariadb.socket, lmtp_address="127.0.0.1:%d" % dovecot.lmtp_port,
-                   redis_address=redis.address, milter_address=milter.address,
-                   critical="imap,admin_api,mysql,lmtp", check_timeout="3",
-                   health_attribute="#health-grommunio", fall="3")
+        yield with_metrics_dir("stack-health", dict(
+            imap_url="imap://127.0.0.1:%d" % dovecot.imap_port,
+            admin_api_url=adminapi.status_url, mysql_config=mysql_cfg(tmp_path, mariadb),
+            mysql_socket=mariadb.socket, lmtp_address="127.0.0.1:%d" % dovecot.lmtp_port,
+            redis_address=redis.address, milter_address=milter.address,
+            critical="imap,admin_api,mysql,lmtp", check_timeout="3",
+            health_attribute="#health-grommunio", fall="3"), tmp_path)
 
 
 # -- stack-health: healthy, degraded, failing ----------------------------------------
@@ -146,13 +160,14 @@ def test_a_silent_check_is_bounded_by_the_timeout(check):
 # -- postfix-maps ---------------------------------------------------------------------
 
 @pytest.fixture
-def maps_params(postfix_config):
+def maps_params(postfix_config, tmp_path):
     with TcpAcceptor() as milter:
         address = "inet:127.0.0.1:%d" % milter.port
         postfix_config.set("smtpd_milters", address)
-        yield postfix_config, {
+        yield postfix_config, with_metrics_dir("postfix-maps", {
             "config_directory": postfix_config.directory, "milters": address,
-            "maps": " ".join("%s=mysql:%s" % item for item in postfix_config.maps.items())}
+            "maps": " ".join("%s=mysql:%s" % item for item in postfix_config.maps.items())},
+            tmp_path)
 
 
 def test_postfix_maps_healthy_with_unique_labels(check, maps_params):
@@ -191,24 +206,25 @@ def test_postfix_maps_failing_lookup_is_critical(check, maps_params):
 
 # -- grodata-binds ----------------------------------------------------------------------
 
-def test_grodata_binds_counts_binds_and_names_the_bad_one(check, agent, scratch):
+def test_grodata_binds_counts_binds_and_names_the_bad_one(check, agent, scratch, tmp_path):
     s = scratch
     s.sources("a", "b")
     params = {"grodata": s.grodata, "binds": s.binds(("a", "b"))}
-    ran = check("--agent", "grodata-binds", "binds", **params)
+    checked = with_metrics_dir("grodata-binds", dict(params), tmp_path)
+    ran = check("--agent", "grodata-binds", "binds", **checked)
     assert ran.rc == 2 and ran.summary == "binds (grodata-binds): not running on this node", ran
     assert agent("grodata-binds", "start", params).rc == 0
     try:
-        ran = check("--agent", "grodata-binds", "binds", **params)
+        ran = check("--agent", "grodata-binds", "binds", **checked)
         assert ran.rc == 0, ran
         assert ran.summary == "binds (grodata-binds): 2 binds ok"
         assert ran.perf["bind_ok"] == (2.0, "", ("", "", "0", "2"))
         assert ran.perf["bind_bad"] == (0.0, "", ("", "0", "0", "2"))
-        ran = check("--agent", "grodata-binds", "--depth", "20", "binds", **params)
+        ran = check("--agent", "grodata-binds", "--depth", "20", "binds", **checked)
         assert ran.rc == 0 and "1 write ok" in ran.summary, ran
         assert sorted(os.listdir(s.grodata)) == ["a", "b"]         # the probe file is gone
         sh("umount", s.tgt("b"))
-        ran = check("--agent", "grodata-binds", "binds", **params)
+        ran = check("--agent", "grodata-binds", "binds", **checked)
         assert ran.rc == 2, ran
         assert ran.summary.startswith("binds (grodata-binds): %s: not bound" % s.tgt("b"))
         assert ran.perf["bind_bad"][0] == 1
