@@ -30,7 +30,9 @@ def start(agent, values, op):
     # know these binds as ours even if grodata is unmounted under them.
     origins.remember(agent.name, op, table.origin(values.grodata), agent.log)
     todo = []
-    for bind, state, detail in judge.judge_all(table, values.plan, values.options):
+    judged = judge.judge_all(table, values.plan, values.options)
+    op.observed["binds"] = judge.counted(judged)  # for metrics_dir, if start ends here
+    for bind, state, detail in judged:
         if state == judge.WRONG:
             hint = ("stop the resource to unmount it" if from_grodata(table.at(bind.target))
                     else "not from grodata %s: stop leaves it, unmount it by hand" % values.grodata)
@@ -51,6 +53,7 @@ def start(agent, values, op):
         made.append(bind)
     # Prove the result the way monitor will judge it.
     judged = judge.judge_all(MountTable.read(), values.plan, values.options)
+    op.observed["binds"] = judge.counted(judged)
     wrong = [(bind, detail) for bind, state, detail in judged if state != judge.OK]
     if wrong:
         _undo(made, op, made_here, agent.log)

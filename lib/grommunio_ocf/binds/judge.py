@@ -47,6 +47,12 @@ def judge_all(table, plan, flags):
     return [(bind,) + judge(table, bind, flags, plan) for bind in plan]
 
 
+def counted(judged):
+    """``(proved, not proved)``: the binds judged OK, and the others."""
+    proved = sum(1 for _, state, _ in judged if state == OK)
+    return proved, len(judged) - proved
+
+
 def verdict(judged):
     """Monitor's answer for ``judge_all``'s result: a ``Status``, or ``OCFError`` naming each bad target.
 

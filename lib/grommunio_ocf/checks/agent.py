@@ -131,6 +131,10 @@ class CheckAgent(Agent):
         """Names of checks whose failure fails the resource (default: all)."""
         return None
 
+    def observe(self, op, outcomes, critical):
+        """Keep what the checks found for metrics_dir (``op.observed``)."""
+        op.observed["checks"] = (outcomes, critical)
+
     # -- helpers ---------------------------------------------------------------
 
     def _evaluate(self, values, op, depth):
@@ -140,6 +144,7 @@ class CheckAgent(Agent):
         if critical is None:
             critical = {c.name for c in checks}
         status, reason = verdict(outcomes, critical)
+        self.observe(op, outcomes, critical)
         return outcomes, critical, status, reason
 
     def _publish(self, values, op, state, status, force=False):

@@ -13,6 +13,7 @@ import sys
 from .. import __version__
 from .deadline import Deadline, reserve_for
 from ..base.text import printable, quoted
+from ..metrics.param import METRICS_DIR
 from .log import Log
 from .params import Problem, at_least_one, parse, unknown, worst
 from .status import OCFError, Status, checked, ocf_name
@@ -38,6 +39,10 @@ QUIET = (Status.SUCCESS, Status.NOT_RUNNING, Status.RUNNING_PROMOTED, Status.FAI
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RSCTMP = "/run/resource-agents"
 VERBOSE_FLAGS = ("--verbose", "-v")
+# Parameters the framework itself acts on, which every agent offers.
+FRAMEWORK_PARAMS = (METRICS_DIR,)
+# Actions after which metrics_dir's file is written or removed.
+METRICS_ACTIONS = ("start", "stop", "monitor", "status")
 
 
 class Action:
@@ -86,6 +91,9 @@ class Operation:
         self.verbose = verbose
         self.depth = 0  # OCF_CHECK_LEVEL of a monitor, checked against the agent's levels
         self.stdout = stdout if stdout is not None else sys.stdout
+        # What the action saw, for metrics_dir: "checks" (the checks' outcomes and
+        # the critical names), "binds" (proved, not proved), "lookups".
+        self.observed = {}
 
     def check_level_text(self):
         for name in ("OCF_CHECK_LEVEL", "OCF_RESKEY_OCF_CHECK_LEVEL"):
@@ -133,6 +141,11 @@ class Agent:
     # Groups of parameters of which at least one must be set (e.g. "some check
     # is enabled"): a rule across parameters, checked for every action.
     at_least_one = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = {p.name for p in cls.params}
+        cls.params = tuple(cls.params) + tuple(p for p in FRAMEWORK_PARAMS if p.name not in declared)
 
     def __init__(self, log=None):
         self.log = log
@@ -293,8 +306,21 @@ def _dispatch(agent, action, op, environ, log):
             problems.extend(agent.check(values, op))
     if problems:
         raise OCFError(worst(problems), "; ".join(p.text for p in problems))
-    result = getattr(agent, METHODS[action])(values, op)
-    return Status.SUCCESS if result is None else checked(result)
+    method = getattr(agent, METHODS[action])
+    if values.__dict__.get("metrics_dir") is None or action not in METRICS_ACTIONS:
+        result = method(values, op)
+        return Status.SUCCESS if result is None else checked(result)
+    status = Status.ERR_GENERIC  # what run() makes of an unexpected exception
+    try:
+        result = method(values, op)
+        status = Status.SUCCESS if result is None else checked(result)
+        return status
+    except OCFError as exc:
+        status = exc.status
+        raise
+    finally:
+        from ..metrics import publish
+        publish.after(agent, op, values, status)
 
 
 def _write(stream, text):
