@@ -218,15 +218,18 @@ def test_small_agent_renders_valid(dtd, rng):
 def test_small_agent_parameters():
     root = metadata.build(SmallAgent)
     params = {p.get("name"): p for p in root.findall("parameters/parameter")}
-    assert list(params) == ["ip", "port", "flag", "count", "dir", "items", "nodefault"]
+    # metrics_dir: the framework gives it to every agent, after the agent's own.
+    assert list(params) == ["ip", "port", "flag", "count", "dir", "items", "nodefault",
+                            "metrics_dir"]
     assert (params["ip"].get("required"), params["ip"].get("unique")) == ("1", "1")
     assert (params["port"].get("required"), params["port"].get("unique")) == ("0", "0")
     types = {n: p.find("content").get("type") for n, p in params.items()}
     assert types == {"ip": "string", "port": "integer", "flag": "boolean", "count": "integer",
-                     "dir": "string", "items": "string", "nodefault": "string"}
+                     "dir": "string", "items": "string", "nodefault": "string",
+                     "metrics_dir": "string"}
     defaults = {n: p.find("content").get("default") for n, p in params.items()}
     assert defaults == {"ip": None, "port": "8080", "flag": "false", "count": "3", "dir": "/srv",
-                        "items": "a b", "nodefault": None}
+                        "items": "a b", "nodefault": None, "metrics_dir": "off"}
     assert params["port"].find("longdesc").text == "The TCP port."
     assert params["flag"].find("longdesc").text == "A flag"   # longdesc falls back to shortdesc
 
