@@ -131,6 +131,10 @@ def _jobs(agent, name, base, rsctmp_root, rng):
             if value[:1] in ("/", b"/"):
                 value = (os.fsencode(rsctmp) if isinstance(value, bytes) else rsctmp) + value
             env = environment(agent, base, rsctmp, {"HA_RSCTMP": value})
+        elif name == "metrics_dir" and value[:1] in ("/", b"/"):
+            # The agents write their metrics there: below this test's directory too.
+            value = (os.fsencode(rsctmp) if isinstance(value, bytes) else rsctmp) + value
+            env = environment(agent, dict(base, metrics_dir=value), rsctmp)
         elif name.startswith("@"):             # another environment variable
             env = environment(agent, base, rsctmp, {name[1:]: value})
         else:
