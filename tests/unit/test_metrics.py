@@ -18,7 +18,7 @@ from grommunio_ocf.metrics import exposition, model, publish, textfile
 from grommunio_ocf.metrics.param import METRICS_DIR
 from grommunio_ocf.ocf.agent import Action, Agent, run
 from grommunio_ocf.ocf.params import STRING, Param
-from grommunio_ocf.ocf.status import OCFError, Status
+from grommunio_ocf.ocf.status import OCFError, Status, checked
 
 # -- exposition ----------------------------------------------------------------------
 
@@ -28,7 +28,7 @@ from grommunio_ocf.ocf.status import OCFError, Status
     ('a"b', 'a\\"b'),
     ("a\\b", "a\\\\b"),
     ("C:\\x\"y", 'C:\\\\x\\"y'),
-    ("two\nlines", "two lines"),           # printable(): a newline never reaches the file
+    ("two\nlines", "two\\\\x0alines"),   # printable(): a newline never reaches the file
     ("\x0bvt", "\\\\x0bvt"),                # a control character, escaped then its backslash
     (os.fsdecode(b"\xffab"), "\\\\xffab"),  # an undecodable byte from the environment
     ("x" * 500, "x" * 197 + "..."),        # bounded: LABEL_LIMIT bytes
@@ -239,7 +239,7 @@ class Probe(Agent):
             raise OCFError(Status.ERR_GENERIC, "it failed")
         if values.answer == "bug":
             raise KeyError("bug")
-        return Status(int(values.answer))
+        return checked(int(values.answer))
 
     start = monitor = stop = _answer
 
