@@ -14,13 +14,13 @@ import stat
 import pytest
 
 from grommunio_ocf.checks.contract import Outcome
-from grommunio_ocf.metrics import exposition, model, publish, textfile
+from grommunio_ocf.metrics import model, publish
 from grommunio_ocf.metrics.param import METRICS_DIR
 from grommunio_ocf.ocf.agent import Action, Agent, run
 from grommunio_ocf.ocf.params import STRING, Param
 from grommunio_ocf.ocf.status import OCFError, Status, checked
 
-# -- exposition ----------------------------------------------------------------------
+# -- the text format ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -34,7 +34,7 @@ from grommunio_ocf.ocf.status import OCFError, Status, checked
     ("x" * 500, "x" * 197 + "..."),        # bounded: LABEL_LIMIT bytes
 ])
 def test_label_values_are_escaped_and_bounded(value, expected):
-    assert exposition.label_value(value) == expected
+    assert model.label_value(value) == expected
 
 
 @pytest.mark.parametrize("value,text", [
@@ -42,18 +42,18 @@ def test_label_values_are_escaped_and_bounded(value, expected):
     (1796586698.1394, "1796586698.139"), (float("nan"), "NaN"), (float("inf"), "+Inf"),
 ])
 def test_numbers(value, text):
-    assert exposition.number(value) == text
+    assert model.number(value) == text
 
 
 def test_render_writes_help_type_and_samples_and_skips_empty_families():
-    one = exposition.Family("x_total", "Help with \\ and\nnewline", "counter")
+    one = model.Family("x_total", "Help with \\ and\nnewline", "counter")
     one.add((("a", "1"), ("b", 'q"')), 3)
-    empty = exposition.Family("y", "nothing")
-    assert exposition.render([one, empty]) == (
+    empty = model.Family("y", "nothing")
+    assert model.render([one, empty]) == (
         '# HELP x_total Help with \\\\ and\\nnewline\n'
         '# TYPE x_total counter\n'
         'x_total{a="1",b="q\\""} 3\n')
-    assert exposition.render([empty]) == ""
+    assert model.render([empty]) == ""
 
 
 # -- model -----------------------------------------------------------------------------
@@ -157,13 +157,13 @@ def test_every_name_has_help_and_the_prefix():
         assert (model.PREFIX + name).startswith("grommunio_ocf_") and text
 
 
-# -- textfile ----------------------------------------------------------------------------
+# -- the file, never through a link ----------------------------------------------------------------------------
 
 
 def test_replace_writes_0644_whatever_the_umask(tmp_path):
     old = os.umask(0o077)
     try:
-        assert textfile.replace(str(tmp_path), "a.prom", b"x 1\n") is None
+        assert publish.replace(str(tmp_path), "a.prom", b"x 1\n") is None
     finally:
         os.umask(old)
     path = tmp_path / "a.prom"
@@ -178,7 +178,7 @@ def test_replace_replaces_a_planted_symlink_and_never_writes_through_it(tmp_path
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     os.symlink(str(victim), str(metrics / "a.prom"))
-    assert textfile.replace(str(metrics), "a.prom", b"x 1\n") is None
+    assert publish.replace(str(metrics), "a.prom", b"x 1\n") is None
     assert victim.read_text() == "precious\n"
     assert not os.path.islink(str(metrics / "a.prom"))
     assert (metrics / "a.prom").read_bytes() == b"x 1\n"
@@ -191,17 +191,17 @@ def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monke
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     os.symlink(str(victim), str(metrics / ".a.prom.4242.0.tmp"))
-    assert textfile.replace(str(metrics), "a.prom", b"x 1\n") is None
+    assert publish.replace(str(metrics), "a.prom", b"x 1\n") is None
     assert victim.read_text() == "precious\n"
     assert sorted(os.listdir(metrics)) == ["a.prom"]
 
 
 def test_a_directory_at_the_name_is_an_error_and_leaves_nothing(tmp_path):
     (tmp_path / "a.prom").mkdir()
-    error = textfile.replace(str(tmp_path), "a.prom", b"x 1\n")
+    error = publish.replace(str(tmp_path), "a.prom", b"x 1\n")
     assert error == "Is a directory"
     assert os.listdir(tmp_path) == ["a.prom"]
-    assert textfile.remove(str(tmp_path), "a.prom") == "Is a directory"
+    assert publish.remove(str(tmp_path), "a.prom") == "Is a directory"
 
 
 @pytest.mark.parametrize("make,expected", [
@@ -209,16 +209,16 @@ def test_a_directory_at_the_name_is_an_error_and_leaves_nothing(tmp_path):
     (lambda p: (p / "file").write_text("") or p / "file", "Not a directory"),
 ])
 def test_replace_into_no_directory(tmp_path, make, expected):
-    assert textfile.replace(str(make(tmp_path)), "a.prom", b"x") == expected
+    assert publish.replace(str(make(tmp_path)), "a.prom", b"x") == expected
 
 
 def test_remove(tmp_path):
     (tmp_path / "a.prom").write_text("x")
     os.symlink("/etc/passwd", str(tmp_path / "b.prom"))
-    assert textfile.remove(str(tmp_path), "a.prom") is None
-    assert textfile.remove(str(tmp_path), "b.prom") is None     # the link, never its target
-    assert textfile.remove(str(tmp_path), "a.prom") is None     # already gone: fine
-    assert textfile.remove(str(tmp_path / "missing"), "a.prom") is None
+    assert publish.remove(str(tmp_path), "a.prom") is None
+    assert publish.remove(str(tmp_path), "b.prom") is None     # the link, never its target
+    assert publish.remove(str(tmp_path), "a.prom") is None     # already gone: fine
+    assert publish.remove(str(tmp_path / "missing"), "a.prom") is None
     assert os.listdir(tmp_path) == [] and os.path.exists("/etc/passwd")
 
 
@@ -335,7 +335,7 @@ def test_metrics_off_writes_nothing(dirs):
     assert os.listdir(dirs / "metrics") == []
 
 
-def test_metrics_cost_the_monitor_four_small_modules_and_nothing_heavy(tmp_path):
+def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
     """The modules a monitor loads with metrics_dir set, less those without: ours, no re or json."""
     import subprocess
     import sys
@@ -362,8 +362,7 @@ def test_metrics_cost_the_monitor_four_small_modules_and_nothing_heavy(tmp_path)
             [sys.executable, "-IS", "-c", script], env=env, capture_output=True, text=True,
             timeout=30).stdout.split())
     assert sorted(loaded[str(tmp_path)] - loaded["off"]) == [
-        "grommunio_ocf.metrics.exposition", "grommunio_ocf.metrics.model",
-        "grommunio_ocf.metrics.publish", "grommunio_ocf.metrics.textfile"]
+        "grommunio_ocf.metrics.model", "grommunio_ocf.metrics.publish"]
     assert sorted(os.listdir(tmp_path)) == ["grommunio_ocf-stack-health-r.prom", "rsctmp"]
 
 

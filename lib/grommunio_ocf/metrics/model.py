@@ -1,4 +1,4 @@
-"""What one start or monitor observed, as metric samples.
+"""What one start or monitor observed, as metric samples, and their text.
 
 The data model is deliberately small and shared: a ``Snapshot`` holds the
 resource's last result (an OCF code), when it was taken, the monitor's
@@ -11,10 +11,26 @@ Prometheus families, ``text`` into the file, bounded in size.
 
 Every name is in ``HELP``, which the docs and the metadata of
 ``metrics_dir`` describe in the same words.
+
+The text is Prometheus' exposition format (version 0.0.4), as
+node_exporter's textfile collector reads it.  A ``Family`` is one metric
+name with its HELP text and its samples; each sample is a tuple of
+``(label, value)`` pairs and a number.  ``render`` writes families in the
+given order, each with its ``# HELP`` and ``# TYPE`` lines, and skips
+families without samples.  Label values come from the CIB and the
+environment, so they are made printable and bounded first
+(``base.text.printable``, exact: control characters, line ends and
+undecodable bytes escaped, spaces kept, at most ``LABEL_LIMIT`` bytes of
+UTF-8), then escaped as the format requires: backslash, double quote and
+newline.
+
+One module for both, and no I/O: the writer's import is part of every
+monitor's cost (see tests/bench/bench_metrics.py).
 """
 
+from ..base.text import printable
+
 PREFIX = "grommunio_ocf_"
-from .exposition import Family, label_value, render
 
 MAX_CHECKS = 64       # per-check series in one file; the rest are counted as omitted
 MAX_BYTES = 65536     # the file never grows beyond this
@@ -133,3 +149,66 @@ def text(snap):
         if len(body.encode("utf-8")) <= MAX_BYTES or limit == 0:
             return body
         limit //= 2
+
+
+# -- the text exposition format --------------------------------------------------
+
+
+LABEL_LIMIT = 200  # bytes of one label value
+
+
+class Family:
+    __slots__ = ("name", "help", "type", "samples")
+
+    def __init__(self, name, help, type="gauge"):
+        self.name = name
+        self.help = help
+        self.type = type
+        self.samples = []
+
+    def add(self, labels, value):
+        self.samples.append((labels, value))
+        return self
+
+
+def label_value(value):
+    """A label value as the format wants it between its double quotes."""
+    if isinstance(value, str) and value.isascii() and value.isprintable() and len(value) <= LABEL_LIMIT:
+        text = value  # the common case, as printable() would leave it, ten times faster
+    else:
+        text = printable(value, LABEL_LIMIT, exact=True)
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def number(value):
+    """Booleans as 0/1, integers as they are, floats without needless digits
+    (but a Unix time to the millisecond)."""
+    if isinstance(value, int):  # bool included
+        return "%d" % value
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return "%.6g" % value if abs(value) < 1e6 else "%.3f" % value
+
+
+def _help(text):
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def render(families):
+    """The text of ``families``, one line per sample, ending in a newline."""
+    lines = []
+    rendered = {}  # labels -> their text: the same label sets recur in every family
+    for family in families:
+        if not family.samples:
+            continue
+        lines.append("# HELP %s %s" % (family.name, _help(family.help)))
+        lines.append("# TYPE %s %s" % (family.name, family.type))
+        for labels, value in family.samples:
+            inner = rendered.get(labels)
+            if inner is None:
+                inner = rendered[labels] = ",".join('%s="%s"' % (key, label_value(text))
+                                                    for key, text in labels)
+            lines.append("%s{%s} %s" % (family.name, inner, number(value)))
+    return "\n".join(lines) + "\n" if lines else ""

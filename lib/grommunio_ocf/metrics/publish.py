@@ -13,6 +13,24 @@ Metrics are a side show: nothing here raises or changes the result.  A
 failure is logged once per start -- a marker beside the agent's state in
 ``HA_RSCTMP`` remembers that it was, start clears it -- so that a full disk
 does not write a warning every 30 seconds.
+
+The file is put in place so that nothing planted in the directory is ever
+followed (``replace``, ``remove``): node_exporter's directory is often
+owned by the prometheus user, so a name in it may be anything when we
+come -- a symlink to /etc/shadow, a hard link, a directory, a FIFO.  With
+the directory opened once and every step relative to that descriptor:
+
+* the new text goes into a fresh temporary name (``O_CREAT | O_EXCL |
+  O_NOFOLLOW``: a name planted there fails the open, nothing is followed),
+  hidden and ending in ``.tmp`` so that the collector (``*.prom``) skips it;
+* it gets mode 0644 whatever the umask (``fchmod`` on that descriptor);
+* ``rename`` puts it in place: it replaces whatever the name was -- a
+  symlink is replaced, never followed -- and a reader sees the old file or
+  the new one, never half of one;
+* ``unlink`` removes a name and never what a link points to.
+
+The directory itself is the admin's choice (``metrics_dir``) and may be a
+symlink.  ``replace`` and ``remove`` return ``None`` or the error as text.
 """
 
 import os
@@ -20,7 +38,7 @@ import time
 
 from ..ocf.state import state_path
 from ..ocf.status import Status
-from . import model, textfile
+from . import model
 
 MARKER = ".metrics-failed"
 
@@ -63,7 +81,7 @@ def after(agent, op, values, status):
         if op.action == "stop":
             if status == Status.SUCCESS:
                 _forget(agent.name, op)
-                error = textfile.remove(directory, name)
+                error = remove(directory, name)
                 if error:
                     agent.log.warning("metrics_dir %s: cannot remove %s: %s" % (directory, name, error))
             return
@@ -71,11 +89,11 @@ def after(agent, op, values, status):
             _forget(agent.name, op)
         probe = op.action in ("monitor", "status") and op.interval_ms == 0
         if probe and status == Status.NOT_RUNNING:
-            error = textfile.remove(directory, name)
+            error = remove(directory, name)
             what = "remove"
         else:
             data = model.text(snapshot(agent, op, values, status)).encode("utf-8")
-            error = textfile.replace(directory, name, data)
+            error = replace(directory, name, data)
             what = "write"
     except Exception as exc:  # noqa: BLE001 -- a bug here must not change the result
         what, error = "write", "failed unexpectedly: %s: %s" % (type(exc).__name__, exc)
@@ -104,3 +122,68 @@ def _complain(agent, op, message):
     else:
         os.close(fd)
     agent.log.warning(message)
+
+
+# -- the file, never through a link ---------------------------------------------
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_NEW_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+MODE = 0o644
+
+
+def _reason(exc):
+    return exc.strerror or str(exc)
+
+
+def replace(directory, name, data):
+    """Put ``data`` (bytes) in ``directory/name``; ``None`` or why not."""
+    try:
+        dir_fd = os.open(directory, _DIR_FLAGS)
+    except OSError as exc:
+        return _reason(exc)
+    temporary = None
+    try:
+        for attempt in range(3):  # a leftover of a killed run with our pid: another name
+            candidate = ".%s.%d.%d.tmp" % (name, os.getpid(), attempt)
+            try:
+                fd = os.open(candidate, _NEW_FLAGS, MODE, dir_fd=dir_fd)
+            except FileExistsError:
+                os.unlink(candidate, dir_fd=dir_fd)  # ours by name; unlink never follows
+                continue
+            temporary = candidate
+            break
+        if temporary is None:
+            return "cannot create a temporary file"
+        try:
+            os.fchmod(fd, MODE)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.rename(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        temporary = None
+        return None
+    except OSError as exc:
+        return _reason(exc)
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary, dir_fd=dir_fd)
+            except OSError:
+                pass
+        os.close(dir_fd)
+
+
+def remove(directory, name):
+    """Remove ``directory/name`` if it is there; ``None`` or why not."""
+    try:
+        os.unlink(os.path.join(directory, name))
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None  # the directory is gone or a file: no file of ours in it
+    except OSError as exc:
+        return _reason(exc)
+    return None
