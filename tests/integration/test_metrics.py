@@ -29,7 +29,8 @@ import pytest
 from agentrun import assert_clean
 from conftest import TOP
 from mountscratch import scratch, scratch_factory, sh  # noqa: F401
-from services.listeners import Greeter, TcpAcceptor, closed_port
+from services.listeners import FakeImap, TcpAcceptor, closed_port
+from test_pythons import PYTHONS
 
 pytestmark = [pytest.mark.integration]
 
@@ -249,7 +250,7 @@ def node_exporter(metrics, tmp_path):
 def test_node_exporter_serves_the_agents_metrics(agent, node_exporter, metrics, scratch):  # noqa: F811
     scratch.sources("a")
     binds = {"grodata": scratch.grodata, "binds": scratch.binds(("a",)), "metrics_dir": str(metrics)}
-    with Greeter(b"* OK IMAP ready\r\n") as imap:
+    with FakeImap() as imap:
         health = dict(ALL_OFF, imap_url="imap://%s" % imap.address, critical="imap",
                       metrics_dir=str(metrics))
         assert agent("stack-health", "start", health, env={"OCF_RESOURCE_INSTANCE": "health"}).rc == 0
@@ -359,7 +360,7 @@ def test_hostile_metrics_dir_never_changes_a_result(agent, tmp_path, case, needs
     make, error = HOSTILE_DIRS[case]
     directory = make(tmp_path)
     try:
-        with Greeter(b"* OK IMAP ready\r\n") as imap:
+        with FakeImap() as imap:
             params = dict(ALL_OFF, imap_url="imap://%s" % imap.address, critical="imap",
                           check_timeout="1", metrics_dir=directory)
             runs = [agent("stack-health", "start", params)]
@@ -411,3 +412,23 @@ def assert_clean_text(result):
         reasons = [line[len("ocf-exit-reason:"):].encode() for line in result.stderr.splitlines()
                    if line.startswith("ocf-exit-reason:")]
     assert_clean(Raw)
+
+
+# -- every platform Python ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_every_python_writes_the_same_file(agent, metrics, version):
+    """The writer uses os.open's dir_fd and os.rename's src/dst_dir_fd: every Python the
+    agents support (test_pythons.WANTED) writes a file promtool accepts."""
+    needs("promtool")
+    with FakeImap() as imap:
+        params = dict(ALL_OFF, imap_url="imap://%s" % imap.address, critical="imap",
+                      metrics_dir=str(metrics))
+        prefix = (PYTHONS[version], "-IS")
+        assert agent("stack-health", "start", params, prefix=prefix).rc == 0
+        assert agent("stack-health", "monitor", params, env=MONITOR, prefix=prefix).rc == 0
+        found = written(metrics, "stack-health")
+        assert value(found, "grommunio_ocf_check_up", check="imap") == 1
+        assert agent("stack-health", "stop", params, prefix=prefix).rc == 0
+    assert os.listdir(str(metrics)) == []

@@ -152,12 +152,17 @@ def test_the_file_is_bounded():
     assert found[("grommunio_ocf_checks_omitted", BASE)] == 500 - kept
 
 
-def test_every_name_has_help_and_the_prefix():
+def test_every_metric_is_described_in_the_metadata_and_the_docs():
+    from conftest import TOP
+    with open(os.path.join(TOP, "doc", "metrics.md"), encoding="utf-8") as handle:
+        doc = handle.read()
     for name, text in model.HELP.items():
-        assert (model.PREFIX + name).startswith("grommunio_ocf_") and text
+        assert text and model.PREFIX == "grommunio_ocf_"
+        assert model.PREFIX + name in METRICS_DIR.longdesc, name
+        assert "| `%s%s` |" % (model.PREFIX, name) in doc, name
 
 
-# -- the file, never through a link ----------------------------------------------------------------------------
+# -- the file, never through a link ----------------------------------------------------
 
 
 def test_replace_writes_0644_whatever_the_umask(tmp_path):
