@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from helpers import missing
 from services.listeners import FakeImap
 
 pytestmark = [pytest.mark.integration]
@@ -34,7 +35,7 @@ def samples(path):
 
 def test_the_file_follows_the_resource(cluster):
     if not shutil.which("promtool"):
-        pytest.skip("not installed: promtool (tests/run installs it)")
+        missing("not installed: promtool")
     directory = tempfile.mkdtemp(prefix="metrics-cluster.")
     path = os.path.join(directory, "grommunio_ocf-stack-health-%s.prom" % RESOURCE)
     try:

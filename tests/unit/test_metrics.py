@@ -153,7 +153,7 @@ def test_the_file_is_bounded():
 
 
 def test_every_metric_is_described_in_the_metadata_and_the_docs():
-    from conftest import TOP
+    from helpers import TOP
     with open(os.path.join(TOP, "doc", "metrics.md"), encoding="utf-8") as handle:
         doc = handle.read()
     for name, text in model.HELP.items():
@@ -344,7 +344,7 @@ def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
     """The modules a monitor loads with metrics_dir set, less those without: ours, no re or json."""
     import subprocess
     import sys
-    from conftest import AGENTS, LIB
+    from helpers import AGENTS, LIB
     script = (
         "import sys; sys.path.insert(0, %r)\n"
         "import runpy; sys.argv = ['stack-health', 'monitor']\n"
