@@ -124,10 +124,15 @@ def test_start_and_probes_write_no_interval_and_binds_no_check_families():
 
 def test_lookups_per_map_and_table():
     found = parse(model.text(snap(lookups=[("virtual_alias_maps", "mysql:/a.cf", 0.02),
-                                           ("virtual_alias_maps", "mysql:/a.cf", 0.03)])))
+                                           ("virtual_alias_maps", "mysql:/a.cf", 0.03),
+                                           ("m", "mysql:/" + "x" * 300 + "1.cf", 0.04),
+                                           ("m", "mysql:/" + "x" * 300 + "2.cf", 0.05)])))
     lookups = {k: v for k, v in found.items() if k[0] == "grommunio_ocf_postfix_lookup_duration_seconds"}
+    long = "mysql:/" + "x" * 190 + "..."    # both long tables cut alike: written once
     assert lookups == {("grommunio_ocf_postfix_lookup_duration_seconds",
-                        BASE + (("map", "virtual_alias_maps"), ("table", "mysql:/a.cf"))): 0.02}
+                        BASE + (("map", "virtual_alias_maps"), ("table", "mysql:/a.cf"))): 0.02,
+                       ("grommunio_ocf_postfix_lookup_duration_seconds",
+                        BASE + (("map", "m"), ("table", long))): 0.04}
 
 
 def test_each_series_once_even_when_targets_repeat_or_look_alike():

@@ -134,8 +134,9 @@ def families(snap, max_checks=MAX_CHECKS):
         lookups = _family("postfix_lookup_duration_seconds")
         seen = set()
         for parameter, table, seconds in snap.lookups[:max_checks]:
-            if (parameter, table) not in seen:
-                seen.add((parameter, table))
+            key = (label_value(parameter), label_value(table))  # as for the checks
+            if key not in seen:
+                seen.add(key)
                 lookups.add(base + (("map", parameter), ("table", table)), seconds)
         result.append(lookups)
     return result

@@ -144,7 +144,9 @@ def replace(directory, name, data):
         return _reason(exc)
     temporary = None
     try:
-        for attempt in range(3):  # a leftover of a killed run with our pid: another name
+        # A name that is taken (a killed run's leftover, or something planted)
+        # is removed -- unlink never follows -- and the next name tried.
+        for attempt in range(3):
             candidate = ".%s.%d.%d.tmp" % (name, os.getpid(), attempt)
             try:
                 fd = os.open(candidate, _NEW_FLAGS, MODE, dir_fd=dir_fd)
