@@ -54,7 +54,7 @@ from grommunio_ocf.ocf.agent import Agent, Operation
 from grommunio_ocf.ocf.params import parse
 from grommunio_ocf.checks.contract import Outcome
 t0 = time.perf_counter()
-from grommunio_ocf.metrics import publish
+from grommunio_ocf.ocf import metrics as publish
 import_ms = (time.perf_counter() - t0) * 1000
 
 

@@ -1,4 +1,4 @@
-"""grommunio_ocf.metrics: the exposition format, the data model, the link-safe file and
+"""grommunio_ocf.base.exposition and ocf.metrics: the exposition format, the data model, the link-safe file and
 the step after start, monitor and stop (agent.run with metrics_dir).
 
 The format's rules are Prometheus' (expfmt, text format 0.0.4): label values
@@ -14,8 +14,10 @@ import stat
 import pytest
 
 from grommunio_ocf.checks.contract import Outcome
-from grommunio_ocf.metrics import model, publish
-from grommunio_ocf.metrics.param import METRICS_DIR
+from grommunio_ocf.base import exposition as model
+from grommunio_ocf.checks.agent import CheckAgent
+from grommunio_ocf.ocf import metrics as publish
+from grommunio_ocf.ocf.metrics import METRICS_DIR
 from grommunio_ocf.ocf.agent import Action, Agent, run
 from grommunio_ocf.ocf.params import STRING, Param
 from grommunio_ocf.ocf.status import OCFError, Status, checked
@@ -66,12 +68,19 @@ def outcomes():
             Outcome("lmtp", "[::1]:24", Outcome.WARNED, "note", 0.001)]
 
 
+def check_samples(found, critical):
+    """What CheckAgent.observe keeps, as the writer's samples."""
+    class Op:
+        observed = {}
+    CheckAgent.observe(None, Op, found, critical)
+    return [model.CheckSample(*c) for c in Op.observed["checks"]]
+
+
 def test_check_samples_up_unless_failed_degraded_only_when_degraded():
-    samples = model.check_samples(outcomes(), {"imap", "mysql"})
+    samples = check_samples(outcomes(), {"imap", "mysql"})
     assert [(s.name, s.up, s.degraded, s.critical) for s in samples] == [
         ("imap", True, False, True), ("mysql", False, False, True),
         ("redis", True, True, False), ("lmtp", True, False, False)]
-    assert all(s.critical for s in model.check_samples(outcomes()))  # None: all critical
 
 
 def parse(text):
@@ -93,7 +102,7 @@ BASE = (("agent", "stack-health"), ("resource", "health"), ("node", "n1"))
 
 
 def snap(**kw):
-    fields = dict(interval=30.0, check_timeout=5.0, checks=model.check_samples(outcomes()))
+    fields = dict(interval=30.0, check_timeout=5.0, checks=check_samples(outcomes(), {"imap", "mysql", "redis", "lmtp"}))
     fields.update(kw)
     return model.Snapshot("stack-health", "health", "n1", Status.DEGRADED, 1700000000.25, **fields)
 
@@ -244,7 +253,7 @@ class Probe(Agent):
     actions = (Action("start", 10), Action("stop", 10), Action("monitor", 10, interval=10))
 
     def _answer(self, values, op):
-        op.observed["checks"] = ([Outcome("imap", "i", Outcome.PASSED, "", 0.01)], None)
+        op.observed["checks"] = [("imap", "i", True, False, 0.01, True)]
         if values.answer == "raise":
             raise OCFError(Status.ERR_GENERIC, "it failed")
         if values.answer == "bug":
@@ -372,7 +381,7 @@ def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
             [sys.executable, "-IS", "-c", script], env=env, capture_output=True, text=True,
             timeout=30).stdout.split())
     assert sorted(loaded[str(tmp_path)] - loaded["off"]) == [
-        "grommunio_ocf.metrics.model", "grommunio_ocf.metrics.publish"]
+        "grommunio_ocf.base.exposition"]
     assert sorted(os.listdir(tmp_path)) == ["grommunio_ocf-stack-health-r.prom", "rsctmp"]
 
 

@@ -132,8 +132,11 @@ class CheckAgent(Agent):
         return None
 
     def observe(self, op, outcomes, critical):
-        """Keep what the checks found for metrics_dir (``op.observed``)."""
-        op.observed["checks"] = (outcomes, critical)
+        """Keep what the checks found for metrics_dir (``op.observed``): per check its
+        name, target, up (unless it failed), degraded, duration and whether it is critical."""
+        op.observed["checks"] = [(o.name, o.target, o.state != Outcome.FAILED,
+                                  o.state == Outcome.DEGRADED, o.latency, o.name in critical)
+                                 for o in outcomes]
 
     # -- helpers ---------------------------------------------------------------
 

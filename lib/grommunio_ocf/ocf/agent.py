@@ -13,7 +13,7 @@ import sys
 from .. import __version__
 from .deadline import Deadline, reserve_for
 from ..base.text import printable, quoted
-from ..metrics.param import METRICS_DIR
+from .metrics import METRICS_DIR
 from .log import Log
 from .params import Problem, at_least_one, parse, unknown, worst
 from .status import OCFError, Status, checked, ocf_name
@@ -319,8 +319,8 @@ def _dispatch(agent, action, op, environ, log):
         status = exc.status
         raise
     finally:
-        from ..metrics import publish
-        publish.after(agent, op, values, status)
+        from . import metrics
+        metrics.after(agent, op, values, status)
 
 
 def _write(stream, text):

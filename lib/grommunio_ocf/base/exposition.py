@@ -4,9 +4,7 @@ The data model is deliberately small and shared: a ``Snapshot`` holds the
 resource's last result (an OCF code), when it was taken, the monitor's
 interval and ``check_timeout``, one ``CheckSample`` per check (name,
 target, up, degraded, duration) and the agent's own counts (grodata-binds'
-binds, postfix-maps' lookups).  ``check_samples`` makes the per-check part
-from ``checks.contract.Outcome`` objects, so that anything else that runs the checks
-reports them in the same terms.  ``families`` turns a snapshot into
+binds, postfix-maps' lookups).  ``families`` turns a snapshot into
 Prometheus families, ``text`` into the file, bounded in size.
 
 Every name is in ``HELP``, which the docs and the metadata of
@@ -28,7 +26,7 @@ One module for both, and no I/O: the writer's import is part of every
 monitor's cost (see tests/bench/bench_metrics.py).
 """
 
-from ..base.text import printable
+from .text import printable
 
 PREFIX = "grommunio_ocf_"
 
@@ -70,13 +68,6 @@ class CheckSample:
     def __repr__(self):
         return "CheckSample(%r, %r, up=%d, degraded=%d, %.4fs)" % (
             self.name, self.target, self.up, self.degraded, self.duration)
-
-
-def check_samples(outcomes, critical=None):
-    """``CheckSample`` per ``checks.contract.Outcome``; ``critical``: names (``None``: all)."""
-    from ..checks.contract import Outcome
-    return [CheckSample(o.name, o.target, o.state != Outcome.FAILED, o.state == Outcome.DEGRADED,
-                        o.latency, critical is None or o.name in critical) for o in outcomes]
 
 
 class Snapshot:

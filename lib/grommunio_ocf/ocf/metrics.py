@@ -1,4 +1,5 @@
-"""The metrics step after an action: write the resource's file, or remove it.
+"""Prometheus metrics: the ``metrics_dir`` parameter every agent offers, and the
+step after an action that writes the resource's file, or removes it.
 
 ``agent.run`` calls ``after`` once start, monitor or stop has its result,
 when ``metrics_dir`` is set:
@@ -36,9 +37,33 @@ symlink.  ``replace`` and ``remove`` return ``None`` or the error as text.
 import os
 import time
 
-from ..ocf.state import state_path
-from ..ocf.status import Status
-from . import model
+from .params import PATH, Param
+from .state import state_path
+from .status import Status
+
+METRICS_DIR = Param(
+    "metrics_dir", PATH, "off", off=True,
+    shortdesc="Directory for a Prometheus textfile (node_exporter's textfile collector); "
+              "off: no metrics",
+    longdesc="When set (Debian: /var/lib/prometheus/node-exporter; the directory given to "
+             "node_exporter's --collector.textfile.directory elsewhere), every start and "
+             "monitor replaces the file grommunio_ocf-AGENT-RESOURCE.prom there atomically "
+             "(mode 0644; never through a symlink); stop, and a probe that finds the resource "
+             "not running here, remove it. Labels: agent, resource, node (the node's name in "
+             "Pacemaker), and check and target per check. Metrics: "
+             "grommunio_ocf_result_code (the last start's or monitor's OCF exit code: 0 ok, "
+             "190 degraded, 1 failed, 7 not running); "
+             "grommunio_ocf_last_monitor_timestamp_seconds (when that start or monitor "
+             "ended, Unix time); grommunio_ocf_monitor_interval_seconds (the recurring "
+             "monitor's interval; not written by start and probes); "
+             "grommunio_ocf_check_timeout_seconds (check_timeout); per check "
+             "grommunio_ocf_check_up (1 unless the check failed), grommunio_ocf_check_degraded "
+             "(1 when it works but needs attention) and grommunio_ocf_check_duration_seconds; "
+             "grommunio_ocf_checks_omitted (checks left out to keep the file small); "
+             "grodata-binds: grommunio_ocf_binds_proved and grommunio_ocf_binds_not_proved; "
+             "postfix-maps: grommunio_ocf_postfix_lookup_duration_seconds per map and table. "
+             "The directory must exist; a write that fails never changes the action's "
+             "result and is logged once per start.")
 
 MARKER = ".metrics-failed"
 
@@ -64,12 +89,13 @@ def node_name(environ):
 def snapshot(agent, op, values, status, now=None):
     observed = op.observed
     checks = observed.get("checks")
-    return model.Snapshot(
+    from ..base import exposition
+    return exposition.Snapshot(
         agent.name, op.instance, node_name(op.environ), status,
         time.time() if now is None else now,
         interval=op.interval_ms / 1000.0 if op.action != "start" and op.interval_ms > 0 else None,
         check_timeout=values.__dict__.get("check_timeout"),
-        checks=None if checks is None else model.check_samples(*checks),
+        checks=None if checks is None else [exposition.CheckSample(*c) for c in checks],
         binds=observed.get("binds"), lookups=observed.get("lookups"))
 
 
@@ -92,7 +118,8 @@ def after(agent, op, values, status):
             error = remove(directory, name)
             what = "remove"
         else:
-            data = model.text(snapshot(agent, op, values, status)).encode("utf-8")
+            from ..base import exposition  # only when metrics_dir is set
+            data = exposition.text(snapshot(agent, op, values, status)).encode("utf-8")
             error = replace(directory, name, data)
             what = "write"
     except Exception as exc:  # noqa: BLE001 -- a bug here must not change the result
