@@ -8,7 +8,7 @@ import pytest
 
 from grommunio_ocf.ocf.agent import Operation
 from grommunio_ocf.ocf.deadline import Deadline
-from grommunio_ocf.checks.contract import (Check, CheckDegraded, CheckFailed, CheckWarning, Outcome, report,
+from grommunio_ocf.checks.contract import (Check, CheckDegraded, CheckFailed, CheckSkipped, CheckWarning, Outcome, report,
                                   run_all, run_one, verdict)
 from grommunio_ocf.ocf.status import Status
 
@@ -56,6 +56,8 @@ def blocks(event):
     (raises(CheckDegraded("certificate expires in 3 days")), DEGRADED,
      "certificate expires in 3 days"),
     (raises(CheckWarning("world-readable")), WARNED, "world-readable"),
+    (raises(CheckSkipped("lookup skipped: the .cf file is not usable")), Outcome.SKIPPED,
+     "lookup skipped: the .cf file is not usable"),
     (raises(RuntimeError("boom")), FAILED, "check failed unexpectedly: RuntimeError: boom"),
     (raises(KeyError("x")), FAILED, "check failed unexpectedly: KeyError: 'x'"),
 ])
@@ -196,6 +198,10 @@ CRITICAL = {"imap", "mysql"}
      Status.ERR_GENERIC, "imap: BYE; mysql: denied; redis: noauth; lmtp: 421; milter: slow"),
     ([out("milter", DEGRADED, "n1"), out("redis", FAILED, "f1")],
      Status.DEGRADED, "redis: f1; milter: n1"),
+    # a skipped check is left out: what it depends on failed, and says why
+    ([out("imap", Outcome.SKIPPED, "skipped")], Status.SUCCESS, ""),
+    ([out("mysql", FAILED, "denied"), out("imap", Outcome.SKIPPED, "skipped")],
+     Status.ERR_GENERIC, "mysql: denied"),
 ])
 def test_verdict(outcomes, status, reason):
     assert verdict(outcomes, CRITICAL) == (status, reason)

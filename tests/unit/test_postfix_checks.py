@@ -11,7 +11,7 @@ import types
 import pytest
 
 from grommunio_ocf.postfix import checks as mapcheck
-from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed, CheckWarning
+from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed, CheckSkipped, CheckWarning
 from grommunio_ocf.postfix.checks import (MapSpec, judge_cf, judge_setting, parse_maps, parse_milters,
                                     parse_lookup_keys, postfix_can_read, unlisted_lookup_keys)
 
@@ -187,6 +187,7 @@ def test_checks_for_the_parameters(mocker, tmp_path):
                                                          "recipient_bcc_maps=mysql:/a.cf")),
         virtual_transport="", milters=("inet:localhost:11332", "unix:/x"), lookup_keys=(),
         strict_permissions=False)
+    (tmp_path / "main.cf").write_text("")
     found = mapcheck.checks(values, "/usr/sbin/postconf", "/usr/sbin/postmap")
     assert [(c.name, c.target, c.level) for c in found] == [
         ("setting", "virtual_alias_maps", 0), ("setting", "recipient_bcc_maps", 0),
@@ -204,6 +205,7 @@ def test_postconf_runs_once_for_every_setting(mocker, tmp_path):
     values = types.SimpleNamespace(config_directory=str(tmp_path), maps=(),
                                    virtual_transport="smtp:[::1]:24", milters=("inet:l:1",),
                                    lookup_keys=(), strict_permissions=False)
+    (tmp_path / "main.cf").write_text("")
     found = mapcheck.checks(values, "postconf", "postmap")
     assert postconf.call_count == 0  # not before the checks run
     assert found[0].run("deadline") == "smtp:[::1]:24"
@@ -221,6 +223,7 @@ def test_a_failing_postconf_fails_every_setting_with_its_cause(mocker, tmp_path)
                                    maps=parse_maps(("virtual_alias_maps=mysql:/a.cf",)),
                                    virtual_transport="x", milters=None, lookup_keys=(),
                                    strict_permissions=False)
+    (tmp_path / "main.cf").write_text("")
     found = [c for c in mapcheck.checks(values, "postconf", "postmap") if c.name == "setting"]
     outcomes = []
     for check in found:
@@ -229,6 +232,76 @@ def test_a_failing_postconf_fails_every_setting_with_its_cause(mocker, tmp_path)
         outcomes.append(Outcome(check.name, check.target, Outcome.FAILED, "postconf: fatal", 0))
     assert len(found) == 2
     assert verdict(outcomes, {"setting"})[1] == "setting: postconf: fatal"  # said once
+
+
+# -- a file judged unfit never reaches a tool ------------------------------------------------
+
+def _values(directory, *maps):
+    return types.SimpleNamespace(config_directory=str(directory), maps=parse_maps(maps),
+                                 virtual_transport="", milters=None, lookup_keys=(),
+                                 strict_permissions=False)
+
+
+@pytest.fixture
+def tools(mocker):
+    """postconf and postmap -q, never really run: (postconf mock, postmap_query mock)."""
+    return (mocker.patch("grommunio_ocf.postfix.tools.postconf", return_value={}),
+            mocker.patch("grommunio_ocf.postfix.tools.postmap_query", return_value=None))
+
+
+@pytest.mark.parametrize("make,reason", [
+    (lambda d: os.symlink("/dev/zero", str(d / "bad.cf")), "is not a regular file"),
+    (lambda d: os.mkfifo(str(d / "bad.cf")), "is not a regular file"),
+    (lambda d: open(str(d / "bad.cf"), "wb").truncate(64 << 20), "is larger than 65536 bytes"),
+    (lambda d: None, "does not exist"),
+])
+def test_a_map_whose_cf_is_unfit_is_never_looked_up(tmp_path, tools, make, reason):
+    (tmp_path / "main.cf").write_text("")
+    make(tmp_path)
+    found = mapcheck.checks(_values(tmp_path, "virtual_alias_maps=mysql:%s/bad.cf" % tmp_path),
+                            "postconf", "postmap")
+    lookup = [c for c in found if c.name == "lookup"][0]
+    with pytest.raises(CheckSkipped, match="^lookup skipped: the .cf file is not usable$"):
+        lookup.run(None)
+    with pytest.raises(CheckFailed, match=reason):
+        [c for c in found if c.name == "cf"][0].run(None)
+    tools[1].assert_not_called()
+
+
+def test_a_warned_cf_is_still_looked_up(tmp_path, tools, cf):
+    (tmp_path / "main.cf").write_text("")
+    path = cf(mode=0o644)  # world-readable: a warning, Postfix reads it fine
+    found = mapcheck.checks(_values(tmp_path, "virtual_alias_maps=mysql:%s" % path), "postconf",
+                            "postmap")
+    lookup = [c for c in found if c.name == "lookup"][0]
+    assert lookup.run(None) == "%s not found (query path works)" % mapcheck.ABSENT_ADDRESS
+    tools[1].assert_called_once()
+
+
+@pytest.mark.parametrize("make,reason", [
+    (lambda d: os.symlink("/dev/zero", str(d / "main.cf")), "main.cf is not a regular file"),
+    (lambda d: os.mkfifo(str(d / "main.cf")), "main.cf is not a regular file"),
+    (lambda d: open(str(d / "main.cf"), "wb").truncate(64 << 20),
+     "main.cf is larger than 1048576 bytes: not a Postfix main.cf"),
+    (lambda d: None, "has no main.cf"),
+])
+def test_an_unfit_main_cf_reaches_neither_tool(tmp_path, tools, cf, make, reason):
+    make(tmp_path)
+    path = cf()
+    found = mapcheck.checks(_values(tmp_path, "virtual_alias_maps=mysql:%s" % path), "postconf",
+                            "postmap")
+    with pytest.raises(CheckFailed, match=reason):
+        [c for c in found if c.name == "setting"][0].run(None)
+    with pytest.raises(CheckSkipped, match="^lookup skipped: main.cf is not usable$"):
+        [c for c in found if c.name == "lookup"][0].run(None)
+    tools[0].assert_not_called()
+    tools[1].assert_not_called()
+
+
+def test_judge_main_cf(tmp_path):
+    (tmp_path / "main.cf").write_text("compatibility_level = 3.6\n")
+    assert mapcheck.judge_main_cf(str(tmp_path)) == str(tmp_path / "main.cf")
+    assert mapcheck.judge_main_cf(str(tmp_path) + "/") == str(tmp_path / "main.cf")
 
 
 def test_map_spec_repr():

@@ -118,3 +118,11 @@ def test_a_spent_deadline_runs_nothing(tmp_path):
     with pytest.raises(postfix.PostfixError, match="out of time"):
         postfix.postmap_query(tool, "/etc/postfix", "k", "mysql:/x.cf", Deadline(0))
     assert not os.path.exists(marker)
+
+
+def test_a_tool_out_of_memory_is_said_so(tmp_path):
+    # What postmap says when a .cf or main.cf of /dev/zero meets its memory limit.
+    tool = fake_tool(tmp_path, "echo 'postmap: fatal: myrealloc: insufficient memory for 52428801"
+                               " bytes: Cannot allocate memory' >&2; exit 1\n")
+    with pytest.raises(postfix.PostfixError, match="^tool ran out of its 32 MB$"):
+        postfix.postmap_query(tool, "/etc/postfix", "k", "mysql:/x.cf", Deadline(5))

@@ -43,3 +43,30 @@ def test_no_descriptor_stays_open(tmp_path):
         with pytest.raises(OSError):
             smallfile.read(str(tmp_path / name), 16)
     assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_judge_opens_and_stats_without_reading(tmp_path, mocker):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    read = mocker.patch("os.read")
+    assert smallfile.judge(str(path), 100).st_size == 100
+    with pytest.raises(smallfile.TooLarge):
+        smallfile.judge(str(path), 99)
+    read.assert_not_called()
+
+
+def test_judge_refuses_what_read_refuses(tmp_path):
+    os.mkfifo(str(tmp_path / "fifo"))
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    for name, error in (("fifo", smallfile.NotRegular), ("zero", smallfile.NotRegular),
+                        (".", IsADirectoryError), ("missing", FileNotFoundError)):
+        with pytest.raises(error):
+            smallfile.judge(str(tmp_path / name), 16)
+
+
+def test_judge_a_sparse_file_by_its_size(tmp_path):
+    path = tmp_path / "sparse"
+    with open(str(path), "wb") as handle:
+        handle.truncate(64 << 20)
+    with pytest.raises(smallfile.TooLarge):
+        smallfile.judge(str(path), 1 << 20)

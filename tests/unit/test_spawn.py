@@ -137,3 +137,78 @@ def test_which_defaults_to_our_own_path(monkeypatch, tmp_path):
     tool.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert spawn.which("attrd_updater") == str(tool)
+
+
+# -- memory: every child is bounded, and reaped on every path ------------------------
+
+PYTHON = "/usr/bin/python3"
+
+
+def _data_limit(done):
+    for line in done.stdout.splitlines():
+        if line.startswith("Max data size"):
+            return line.split()[3:5]
+    raise AssertionError(done.stdout)
+
+
+def test_the_child_gets_the_data_limit():
+    done = spawn.run(["/bin/cat", "/proc/self/limits"], Deadline(5))
+    assert _data_limit(done) == [str(spawn.MEMORY_LIMIT)] * 2
+    done = spawn.run(["/bin/cat", "/proc/self/limits"], Deadline(5), memory=64 << 20)
+    assert _data_limit(done) == [str(64 << 20)] * 2
+
+
+def test_no_limit_when_asked_for_none():
+    assert _data_limit(spawn.run(["/bin/cat", "/proc/self/limits"], Deadline(5),
+                                 memory=None)) == ["unlimited"] * 2
+
+
+def test_a_child_that_runs_out_of_its_memory():
+    # Python says MemoryError; Postfix "insufficient memory" (integration tests).
+    began = time.monotonic()
+    with pytest.raises(spawn.OutOfMemory, match="^python3 ran out of its 24 MB$") as caught:
+        spawn.run([PYTHON, "-IS", "-c", "bytearray(256 << 20)"], Deadline(10), memory=24 << 20)
+    assert caught.value.memory == 24 << 20
+    assert time.monotonic() - began < 5
+    assert _zombie_children() == []
+
+
+def test_a_failure_that_merely_mentions_memory_is_not_out_of_memory():
+    done = sh("echo 'Cannot allocate memory'; exit 0")  # exit 0: it worked
+    assert done.returncode == 0
+
+
+def test_a_read_error_kills_and_reaps_the_child(mocker):
+    mocker.patch.object(spawn, "_collect", side_effect=OSError(5, "Input/output error"))
+    with pytest.raises(OSError, match="Input/output error"):
+        sh("exec sleep 30")
+    assert _zombie_children() == [] and _sleepers() == []
+
+
+def test_a_child_that_cannot_be_bounded_is_killed_and_reaped(mocker):
+    mocker.patch.object(spawn, "_limit", side_effect=PermissionError(1, "Operation not permitted"))
+    with pytest.raises(PermissionError):
+        sh("exec sleep 30")
+    assert _zombie_children() == [] and _sleepers() == []
+
+
+def test_a_child_gone_before_its_limit_is_fine(mocker):
+    mocker.patch.object(spawn, "_limit", side_effect=ProcessLookupError(3, "No such process"))
+    assert sh("echo quick").stdout == "quick\n"
+
+
+def _sleepers():
+    """Our children still running ``sleep 30``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open("/proc/%s/cmdline" % name, "rb") as cmdline:
+                    argv = cmdline.read().split(b"\0")
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and argv[:2] == [b"sleep", b"30"]:
+                found.append(int(name))
+    return found

@@ -31,11 +31,7 @@ def read(path, limit):
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(21, "Is a directory", path)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegular(path)
+        info = _regular(fd, path)
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, _CHUNK)
@@ -46,3 +42,28 @@ def read(path, limit):
         raise TooLarge(path)
     finally:
         os.close(fd)
+
+
+def judge(path, limit):
+    """``os.stat_result`` of ``path`` if a program may read it: regular, at most ``limit`` bytes.
+
+    For a file another program reads (Postfix's main.cf): opened and
+    ``fstat``-ed as ``read`` does, not read.  Raises as ``read`` does.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = _regular(fd, path)
+    finally:
+        os.close(fd)
+    if info.st_size > limit:
+        raise TooLarge(path)
+    return info
+
+
+def _regular(fd, path):
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(21, "Is a directory", path)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegular(path)
+    return info

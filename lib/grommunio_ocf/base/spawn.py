@@ -7,14 +7,32 @@ pipes read with ``poll`` until the deadline, and ``SIGKILL`` when it is up
 (``postmap`` has no timeout of its own: it hangs on a silent database).
 Output beyond ``limit`` bytes per stream is read and dropped, so a child
 that talks forever can neither block on a full pipe nor fill our memory.
-Safe to call from several threads at once.
+
+Every child is bounded in memory too: ``RLIMIT_DATA`` (heap and private
+writable mappings: what a program grows by, not the libraries it maps),
+set with ``prlimit(2)`` on the child right after the spawn -- the checks
+run in threads, so a ``setrlimit`` of our own around the spawn would race,
+and a fork in a threaded process (or a ``prlimit`` wrapper program, one
+more exec per tool) costs more; doc/bounds.md has the measurements.  The
+child has run for microseconds when the limit lands, and a limit below what
+it already holds stops any further growth.  A child that ran out of it
+(Postfix: "insufficient memory") raises ``OutOfMemory``.  Every child is
+reaped, whatever ends the wait.  Safe to call from several threads at once.
 """
 
 import os
 import select
 
 OUTPUT_LIMIT = 65536  # bytes kept per stream
+# A healthy postmap with a MySQL map needs 1.1 MiB of data, postconf as
+# much (tests/bench/bench_spawn.py measures it): 32 MiB is far beyond any
+# healthy run and still bounds the tree of a monitor (doc/bounds.md).
+MEMORY_LIMIT = 32 << 20
 _CHUNK = 65536
+# What a program says when an allocation fails: Postfix's mymalloc, strerror(ENOMEM),
+# GLib (Pacemaker's tools), the MariaDB client library, C++, Python.
+_EXHAUSTED = ("insufficient memory", "Cannot allocate memory", "failed to allocate",
+              "client ran out of memory", "std::bad_alloc", "MemoryError")
 
 
 def which(program, environ=None):
@@ -45,8 +63,20 @@ class TimedOut(Exception):
     """The deadline passed; the child was killed."""
 
 
-def run(argv, deadline, environ=None, limit=OUTPUT_LIMIT):
-    """Run ``argv`` (``argv[0]`` a path); ``Finished``, or ``TimedOut``, or ``OSError``."""
+class OutOfMemory(Exception):
+    """The child failed for want of memory under its limit; ``str()`` says so."""
+
+    def __init__(self, program, memory):
+        super().__init__("%s ran out of its %d MB" % (os.path.basename(program), memory >> 20))
+        self.program = program
+        self.memory = memory
+
+
+def run(argv, deadline, environ=None, limit=OUTPUT_LIMIT, memory=MEMORY_LIMIT):
+    """Run ``argv`` (``argv[0]`` a path) with at most ``memory`` bytes of data.
+
+    ``Finished``, or ``TimedOut``, ``OutOfMemory`` or ``OSError``.
+    """
     if deadline.remaining() <= 0:
         raise TimedOut()
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -54,10 +84,9 @@ def run(argv, deadline, environ=None, limit=OUTPUT_LIMIT):
     try:
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            pid = os.posix_spawn(argv[0], list(argv), os.environ if environ is None else environ,
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, null, 0),
-                                               (os.POSIX_SPAWN_DUP2, out_w, 1),
-                                               (os.POSIX_SPAWN_DUP2, err_w, 2)])
+            pid = _start(argv, os.environ if environ is None else environ,
+                         [(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
+                          (os.POSIX_SPAWN_DUP2, err_w, 2)], memory)
         finally:
             os.close(null)
     except BaseException:
@@ -68,15 +97,48 @@ def run(argv, deadline, environ=None, limit=OUTPUT_LIMIT):
     os.close(err_w)
     try:
         output = _collect({out_r: [], err_r: []}, deadline, limit)
-    except TimedOut:
-        os.kill(pid, 9)  # SIGKILL: the signal module would cost an import
-        os.waitpid(pid, 0)
+    except BaseException:  # the deadline, or a read that failed: never leave it running
+        _kill(pid)
         raise
     finally:
         os.close(out_r)
         os.close(err_r)
     _, status = os.waitpid(pid, 0)
-    return Finished(os.waitstatus_to_exitcode(status), _text(output[out_r]), _text(output[err_r]))
+    done = Finished(os.waitstatus_to_exitcode(status), _text(output[out_r]), _text(output[err_r]))
+    if done.returncode != 0 and memory and any(words in done.stderr for words in _EXHAUSTED):
+        raise OutOfMemory(argv[0], memory)
+    return done
+
+
+def _start(argv, environ, file_actions, memory):
+    """The child's pid: spawned, then bounded; killed and reaped if bounding it fails."""
+    pid = os.posix_spawn(argv[0], list(argv), environ, file_actions=file_actions)
+    if memory:
+        try:
+            _limit(pid, memory)
+        except ProcessLookupError:
+            pass  # it has already exited: nothing left to bound
+        except BaseException:
+            _kill(pid)
+            raise
+    return pid
+
+
+def _limit(pid, memory):
+    import resource  # a small C module: ~0.2 ms, only for agents that run programs
+    resource.prlimit(pid, resource.RLIMIT_DATA, (memory, memory))
+
+
+def _kill(pid):
+    """SIGKILL (the signal module would cost an import) and reap ``pid``."""
+    try:
+        os.kill(pid, 9)  # a child not yet reaped keeps its pid: this cannot hit another process
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _collect(buffers, deadline, limit):

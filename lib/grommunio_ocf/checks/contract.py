@@ -38,6 +38,15 @@ class CheckWarning(Exception):
     """
 
 
+class CheckSkipped(Exception):
+    """Not run, because another check already failed what it needs.
+
+    ``--verbose`` shows it with the reason; the verdict leaves it out (the
+    failure it depends on is the reason), e.g. the lookup of a map whose
+    ``.cf`` file was judged unfit.
+    """
+
+
 class Check:
     """``run(deadline)`` returns a detail text or raises a ``Check*`` outcome."""
 
@@ -56,7 +65,7 @@ class Check:
 class Outcome:
     """How one check ended; ``state`` is one of the words ``--verbose`` prints."""
 
-    PASSED, WARNED, DEGRADED, FAILED = "ok", "warning", "degraded", "FAILED"
+    PASSED, WARNED, DEGRADED, FAILED, SKIPPED = "ok", "warning", "degraded", "FAILED", "skipped"
 
     __slots__ = ("name", "target", "state", "detail", "latency")
 
@@ -82,6 +91,8 @@ def run_one(check, deadline, log=None):
         state, detail = Outcome.DEGRADED, str(exc)
     except CheckWarning as exc:
         state, detail = Outcome.WARNED, str(exc)
+    except CheckSkipped as exc:
+        state, detail = Outcome.SKIPPED, str(exc)
     except Exception as exc:  # noqa: BLE001 -- a bug in one check must not hide the others
         if log is not None:
             import traceback

@@ -20,6 +20,8 @@ def _run(args, timeout):
         done = spawn.run([program, *args], Deadline(max(0.5, timeout)))
     except spawn.TimedOut:
         return "attrd_updater did not finish within %.1fs" % timeout
+    except spawn.OutOfMemory as exc:
+        return str(exc)
     except OSError as exc:
         return "attrd_updater: %s" % (exc.strerror or exc)
     if done.returncode != 0:

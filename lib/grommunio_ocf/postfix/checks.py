@@ -13,7 +13,9 @@ here, under unit tests that need neither root nor a running Postfix:
   world-readable is a warning, or degrades with ``strict_permissions``;
 * a live ``postmap -q`` per map (level 10), with a key that cannot exist
   unless ``lookup_keys`` names one that must be found, and a TCP connect to
-  each ``inet:`` milter.
+  each ``inet:`` milter.  A lookup waits for its ``.cf`` file's judgement
+  and is skipped when the file failed it: a file judged unfit (a device, a
+  FIFO, too large) never reaches ``postmap``, which would read it whole.
 
 Every check keeps ``health``'s contract; none ever quotes a password.
 """
@@ -23,7 +25,7 @@ import pwd
 import stat
 
 from ..base import smallfile
-from ..checks.contract import Check, CheckDegraded, CheckFailed, CheckWarning
+from ..checks.contract import Check, CheckDegraded, CheckFailed, CheckSkipped, CheckWarning
 from ..base.netaddr import parse_address
 from ..base.paths import path_limits
 from ..base.text import quoted
@@ -32,6 +34,8 @@ from ..base.text import quoted
 ABSENT_DOMAIN = "no-such-key.invalid"
 ABSENT_ADDRESS = "nobody@no-such-key.invalid"
 LOOKUP_LEVEL = 10  # OCF_CHECK_LEVEL of the checks that ask the database
+# Postfix's own main.cf with every comment (main.cf.dist) is 27 KB.
+MAIN_CF_LIMIT = 1 << 20
 
 
 class MapSpec:
@@ -176,6 +180,29 @@ def judge_cf(path, strict=False, user=None):
     return "keys complete, mode %04o%s" % (mode, note)
 
 
+def judge_main_cf(directory):
+    """``DIRECTORY/main.cf`` is fit for ``postconf`` and ``postmap``; else ``CheckFailed``.
+
+    Both read it whole, one line at a time (a FIFO or ``/dev/zero`` is one
+    endless line): it must be a regular file of at most ``MAIN_CF_LIMIT``
+    bytes.  Not read here -- a file that grows afterwards meets the tools'
+    memory limit.
+    """
+    path = directory.rstrip("/") + "/main.cf"
+    try:
+        smallfile.judge(path, MAIN_CF_LIMIT)
+    except FileNotFoundError:
+        raise CheckFailed("config_directory %s has no main.cf" % directory) from None
+    except (IsADirectoryError, smallfile.NotRegular):
+        raise CheckFailed("%s is not a regular file" % path) from None
+    except smallfile.TooLarge:
+        raise CheckFailed("%s is larger than %d bytes: not a Postfix main.cf"
+                          % (path, MAIN_CF_LIMIT)) from None
+    except OSError as exc:
+        raise CheckFailed("%s: %s" % (path, exc.strerror or exc)) from None
+    return path
+
+
 def postfix_user():
     """``(uid, gid, name)`` of the postfix user, or ``None`` when there is none."""
     try:
@@ -227,6 +254,25 @@ def lookup(postmap_path, directory, spec, key, deadline):
     return "%s -> %s" % (key, value)
 
 
+def lookup_usable(judges, postmap_path, directory, spec, key, deadline):
+    """``lookup``, once ``judges`` (main.cf's, the map's ``.cf``'s) passed; else skipped.
+
+    A warning or a degraded mode still lets Postfix read the file: the lookup runs.
+    """
+    main_cf, cf_file = judges
+    try:
+        main_cf(deadline)
+    except CheckFailed:
+        raise CheckSkipped("lookup skipped: main.cf is not usable") from None
+    try:
+        cf_file(deadline)
+    except CheckFailed:
+        raise CheckSkipped("lookup skipped: the .cf file is not usable") from None
+    except (CheckDegraded, CheckWarning):
+        pass
+    return lookup(postmap_path, directory, spec, key, deadline)
+
+
 def connect_milter(milter, deadline):
     from ..protocols import tcp
     return tcp.check(parse_address(milter[len("inet:"):]), deadline)
@@ -246,16 +292,26 @@ def checks(values, postconf_path, postmap_path):
     directory = values.config_directory
     expected = expected_settings(values.maps, values.virtual_transport, values.milters)
     names = sorted({name for name, _ in expected})
-    settings = _Once(lambda deadline: postfix.postconf(postconf_path, directory, names, deadline),
-                     postfix.PostfixError)
+    # main.cf is judged once, before either tool is given it.
+    main_cf = _Once(lambda deadline: judge_main_cf(directory), CheckFailed)
+
+    def postconf(deadline):
+        main_cf(deadline)
+        return postfix.postconf(postconf_path, directory, names, deadline)
+
+    settings = _Once(postconf, (postfix.PostfixError, CheckFailed))
     result = [Check("setting", name, lambda d, n=name, w=want: judge_setting(n, w, settings(d)))
               for name, want in expected]
-    for path in dict.fromkeys(spec.path for spec in values.maps):
-        result.append(Check("cf", path, lambda d, p=path: judge_cf(p, values.strict_permissions)))
+    # One judgement per file, shared by its cf check and the lookups of its maps.
+    judged = {path: _Once(lambda deadline, p=path: judge_cf(p, values.strict_permissions),
+                          _OUTCOMES)
+              for path in dict.fromkeys(spec.path for spec in values.maps)}
+    result.extend(Check("cf", path, judge) for path, judge in judged.items())
     keys = dict(values.lookup_keys)
     for spec in values.maps:
         result.append(Check("lookup", "%s %s" % (spec.parameter, spec.lookup_table),
-                            lambda d, s=spec: lookup(postmap_path, directory, s, keys.get(s.parameter), d),
+                            lambda d, s=spec: lookup_usable((main_cf, judged[s.path]), postmap_path,
+                                                            directory, s, keys.get(s.parameter), d),
                             level=LOOKUP_LEVEL))
     for milter in values.milters or ():
         if milter.startswith("inet:"):
@@ -264,8 +320,15 @@ def checks(values, postconf_path, postmap_path):
     return result
 
 
+_OUTCOMES = (CheckFailed, CheckDegraded, CheckWarning)
+
+
 class _Once:
-    """``compute(deadline)``, run by the first caller; the others wait for its value or error."""
+    """``compute(deadline)``, run by the first caller; the others wait for its value or error.
+
+    An error of ``error_type`` is raised again to every caller: a check
+    outcome as itself, anything else as ``CheckFailed`` with its text.
+    """
 
     def __init__(self, compute, error_type):
         from ..base.cpython import allocate_lock  # the checks run in threads (run_all)
@@ -278,10 +341,11 @@ class _Once:
         with self._lock:
             if self._result is None:
                 try:
-                    self._result = (self._compute(deadline), None)
+                    self._result = (self._compute(deadline), None, None)
                 except self._error_type as exc:
-                    self._result = (None, str(exc))
-        value, error = self._result
-        if error is not None:
-            raise CheckFailed(error)
+                    outcome = type(exc) if isinstance(exc, _OUTCOMES) else CheckFailed
+                    self._result = (None, outcome, str(exc))
+        value, outcome, error = self._result
+        if outcome is not None:
+            raise outcome(error)
         return value

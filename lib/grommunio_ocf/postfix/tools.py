@@ -11,6 +11,11 @@ Facts this module is built on (Postfix 3.7, Debian 12):
   ...``, ``Table ... doesn't exist``); the ``fatal:`` line that follows is
   generic ("table lookup problem").  It has no timeout of its own (it hangs
   on a silent server), so ``spawn.run`` kills it at the deadline.
+* Both read their configuration whole, one line at a time: a main.cf or
+  ``.cf`` that is ``/dev/zero`` or endless is one line that grows until
+  memory runs out ("fatal: myrealloc: insufficient memory"), so
+  ``spawn.run``'s memory limit is what ends it ("postmap ran out of its
+  32 MB").
 * mysql ``.cf`` files are ``key = value`` lines, ``#`` comments and
   continuation lines starting with whitespace; Postfix ignores unknown
   keys silently, so a typo (``passwd``) goes unnoticed without a check.
@@ -44,6 +49,8 @@ def _run(argv, deadline, what):
         return spawn.run(argv, deadline)
     except spawn.TimedOut:
         raise PostfixError("%s gave no answer within %.1fs (killed)" % (what, deadline.total)) from None
+    except spawn.OutOfMemory as exc:  # e.g. a .cf swapped for /dev/zero after our check
+        raise PostfixError(str(exc)) from None
     except OSError as exc:
         raise PostfixError("cannot run %s: %s" % (argv[0], exc.strerror or exc)) from None
 
