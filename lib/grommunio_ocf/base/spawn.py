@@ -10,14 +10,16 @@ that talks forever can neither block on a full pipe nor fill our memory.
 
 Every child is bounded in memory too: ``RLIMIT_DATA`` (heap and private
 writable mappings: what a program grows by, not the libraries it maps),
-set with ``prlimit(2)`` on the child right after the spawn -- the checks
-run in threads, so a ``setrlimit`` of our own around the spawn would race,
-and a fork in a threaded process (or a ``prlimit`` wrapper program, one
-more exec per tool) costs more; doc/bounds.md has the measurements.  The
-child has run for microseconds when the limit lands, and a limit below what
-it already holds stops any further growth.  A child that ran out of it
-(Postfix: "insufficient memory") raises ``OutOfMemory``.  Every child is
-reaped, whatever ends the wait.  Safe to call from several threads at once.
+set with ``prlimit(2)`` on the child right after the spawn.  The checks run
+in threads, so a ``setrlimit`` of our own around the spawn would race; a
+fork in a threaded process is unsafe, and a wrapper program (``prlimit``,
+``sh -c 'ulimit -d'``) costs an exec per tool.  The child may run a moment
+before its limit lands, but a limit below what it already holds stops any
+further growth: a tool reading ``/dev/zero`` from its first instruction
+still peaks at the limit (tests/bench/bench_spawn.py and doc/bounds.md have
+the numbers).  A child that ran out of it (Postfix: "insufficient memory")
+raises ``OutOfMemory``.  Every child is reaped, whatever ends the wait.
+Safe to call from several threads at once.
 """
 
 import os
