@@ -9,8 +9,9 @@ would refuse -- is given to ``stop`` and to one more action drawn (seeded) from
 with the baseline parameters.  Each run must keep the rules of
 ``agentrun.assert_clean`` (no traceback, a valid OCF code, one printable
 exit reason of at most 512 bytes on failure), finish within its operation
-timeout plus ``SLACK``, and ``stop`` must return 0: nothing of ours is ever
-mounted or started here.
+timeout plus ``SLACK``, keep its process tree (the agent and every program
+it runs, summed, sampled every 20 ms) within ``agentrun.tree_bound_mb``, and
+``stop`` must return 0: nothing of ours is ever mounted or started here.
 
 The baselines cannot bind or reach anything real: grodata-binds' grodata is
 an empty, unmounted scratch directory (start fails with 5 before binding,
@@ -28,7 +29,7 @@ import random
 
 import pytest
 
-from agentrun import BASE_ENV, assert_clean, run
+from agentrun import BASE_ENV, assert_clean, run, tree_bound_mb
 from helpers import AGENTS
 from services.listeners import closed_port
 
@@ -98,15 +99,28 @@ def environment(agent, params, rsctmp, extra=()):
     return env
 
 
+def programs(agent, env):
+    """How many programs ``agent`` may run at once with ``env``: the tree's bound.
+
+    postfix-maps: postconf and a postmap per map (each word of ``maps`` counted,
+    valid or not); stack-health: attrd_updater; grodata-binds runs none.
+    """
+    if agent == "postfix-maps":
+        maps = os.fsdecode(env.get("OCF_RESKEY_maps", ""))
+        return 1 + max(1, len(maps.replace(",", " ").split()))
+    return 1 if agent == "stack-health" else 0
+
+
 def call(agent, action, env, cwd=None):
     """One run, checked; returns it."""
     result = run([os.path.join(AGENTS, agent), action], env, timeout=TIMEOUT_MS / 1000 + 20,
-                 cwd=cwd, measure=False)
+                 cwd=cwd)
     where = "seed %d, %s %r with %r" % (SEED, agent, action, {k: v for k, v in env.items()
                                                               if k not in BASE_ENV})
     try:
         assert_clean(result, action if action == "stop" else None)
         assert result.wall <= TIMEOUT_MS / 1000 + SLACK, result
+        assert result.tree_mb <= tree_bound_mb(agent, programs(agent, env)), result
         if action == "meta-data":
             assert result.rc == 0, result
         elif action in ("frobnicate", b"\xff", "st\u00e4rt", "x" * 5000, "monitor\x0b", "promote",

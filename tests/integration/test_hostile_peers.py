@@ -8,7 +8,9 @@ nested 30,000 deep, MariaDB packets of 16 MiB and plugin names of 60 KB
 timeout 10 s) must:
 
 * return within the check's limit plus ``SLACK``,
-* stay under ``RSS_LIMIT_MB`` of peak RSS (the agent's own, from wait4),
+* stay under ``RSS_LIMIT_MB`` of peak RSS -- the agent's own (wait4), and
+  its process tree's (``agentrun.tree_bound_mb``: it starts no program here,
+  so the tree is the agent),
 * give the exit code the case expects, with one printable exit reason of at
   most 512 bytes that names the check.
 
@@ -21,7 +23,7 @@ import os
 
 import pytest
 
-from agentrun import assert_clean, monitor_against
+from agentrun import assert_clean, monitor_against, tree_bound_mb
 from helpers import AGENTS
 from services.hostile import CASES
 
@@ -52,6 +54,7 @@ def test_hostile_peer_is_bounded(results, case):
     assert_clean(result)
     assert result.wall <= CHECK_TIMEOUT + SLACK, result
     assert result.rss_mb <= RSS_LIMIT_MB, result
+    assert result.tree_mb <= tree_bound_mb("stack-health"), result
     assert result.rc == case.rc, result
     if case.rc:
         assert result.reason.startswith(case.check + ": "), result
@@ -62,3 +65,6 @@ def test_the_hostile_monitors_stay_small_together(results):
     # The figure doc/bounds.md states: the largest of them all.
     peak = max(r.rss_mb for r in results.values())
     assert peak <= RSS_LIMIT_MB, sorted((r.rss_mb, name) for name, r in results.items())[-3:]
+    tree = max(r.tree_mb for r in results.values())
+    assert tree <= tree_bound_mb("stack-health"), sorted(
+        (r.tree_mb, name) for name, r in results.items())[-3:]
