@@ -191,3 +191,62 @@ def monitor_against(agent, case, rsctmp, check_timeout=2.0, instance="hostile"):
         with open(os.path.join(rsctmp, "stack-health-%s.state" % instance), "w") as state:
             state.write("fails=0\n")      # started: the monitor runs its checks
         return run([agent, "monitor"], env, timeout=30)
+
+
+GOOD_CF = ("user = grommunio\npassword = not-used\nhosts = inet:127.0.0.1:{port}\n"
+           "dbname = grommunio\nquery = SELECT 1 FROM domains WHERE domainname='%s'\n")
+
+
+def write_cooled(path, text, mode=0o644):
+    """A Postfix file as Postfix wants it: root:postfix, ``mode``, and a minute old
+    (Postfix re-reads a file changed within the last second until it cools down)."""
+    import grp
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(text)
+    try:
+        gid = grp.getgrnam("postfix").gr_gid
+    except KeyError:
+        gid = 0
+    os.chown(path, 0, gid)
+    os.chmod(path, mode)
+    then = os.stat(path).st_mtime - 60
+    os.utime(path, (then, then))
+
+
+def postfix_maps_against(agent, place, kind, directory, action="monitor", check_timeout=2.0):
+    """One measured ``postfix-maps ACTION`` with a hostile file (services.hostile_files)
+    of ``kind`` at ``place``, in the fresh ``directory``: started (a state file),
+    operation timeout 10 s, milters and virtual_transport off; a good map beside it
+    points at a closed port.  A ``.cf`` only main.cf names is checked at level 0
+    (postconf reads it; no lookup of ours would), every other place at level 10."""
+    from services.hostile_files import made
+    from services.listeners import closed_port
+    os.makedirs(directory)
+    rsctmp = os.path.join(directory, "rsctmp")
+    os.mkdir(rsctmp)
+    with open(os.path.join(rsctmp, "postfix-maps-hostile.state"), "w") as state:
+        state.write("fails=0\n")
+    config = os.path.join(directory, "postfix")
+    os.mkdir(config)
+    good = os.path.join(config, "good.cf")
+    write_cooled(good, GOOD_CF.format(port=closed_port()), 0o640)
+    write_cooled(os.path.join(config, "master.cf"), "")
+    params = {"milters": "off", "virtual_transport": "off", "config_directory": config,
+              "check_timeout": str(check_timeout), "maps": "virtual_alias_maps=mysql:%s" % good}
+    main_cf = "virtual_alias_maps = mysql:%s\n" % good
+    fixed = "main.cf" if place == "main.cf" else None
+    with made(kind, config if fixed else directory, fixed) as path:
+        if place == "maps":
+            params["maps"] = "virtual_alias_maps=mysql:%s" % path
+            main_cf = "virtual_alias_maps = mysql:%s\n" % path
+        elif place == "main.cf-maps":
+            main_cf = "virtual_alias_maps = mysql:%s, mysql:%s\n" % (good, path)
+        elif place == "config_directory":
+            params["config_directory"] = path
+        if not fixed:
+            write_cooled(os.path.join(config, "main.cf"), "compatibility_level = 3.6\n" + main_cf)
+        env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="hostile", HA_RSCTMP=rsctmp,
+                   OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
+                   OCF_CHECK_LEVEL="0" if place == "main.cf-maps" else "10")
+        env.update({"OCF_RESKEY_" + name: value for name, value in params.items()})
+        return run([agent, action], env, timeout=30)

@@ -23,15 +23,13 @@ that cannot be one.  The cases run ``PARALLEL`` at a time.
 """
 
 import concurrent.futures
-import grp
 import os
 
 import pytest
 
-from agentrun import BASE_ENV, assert_clean, run, tree_bound_mb
+from agentrun import BASE_ENV, assert_clean, postfix_maps_against, run, tree_bound_mb, write_cooled
 from helpers import AGENTS
-from services.hostile_files import KINDS, PLACES, made
-from services.listeners import closed_port
+from services.hostile_files import KINDS, PLACES
 
 pytestmark = [pytest.mark.integration]
 
@@ -39,65 +37,6 @@ CHECK_TIMEOUT = 2.0
 SLACK = 1.5
 PARALLEL = 4
 AGENT = os.path.join(AGENTS, "postfix-maps")
-GOOD_CF = ("user = grommunio\npassword = not-used\nhosts = inet:127.0.0.1:{port}\n"
-           "dbname = grommunio\nquery = SELECT 1 FROM domains WHERE domainname='%s'\n")
-
-
-def _write(path, text, mode=0o644):
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(text)
-    try:
-        gid = grp.getgrnam("postfix").gr_gid
-    except KeyError:
-        gid = 0
-    os.chown(path, 0, gid)
-    os.chmod(path, mode)
-    then = os.stat(path).st_mtime - 60  # cooled: Postfix re-reads a file changed this second
-    os.utime(path, (then, then))
-
-
-def _monitor(place, kind, base, action="monitor"):
-    """One run of ``action`` with ``kind`` at ``place``: an agentrun.Run."""
-    directory = os.path.join(base, "%s-%s-%s" % (place, kind, action))
-    os.makedirs(directory)
-    rsctmp = os.path.join(directory, "rsctmp")
-    os.mkdir(rsctmp)
-    with open(os.path.join(rsctmp, "postfix-maps-hostile.state"), "w") as state:
-        state.write("fails=0\n")    # started: the monitor runs its checks
-    config = os.path.join(directory, "postfix")
-    os.mkdir(config)
-    good = os.path.join(config, "good.cf")
-    _write(good, GOOD_CF.format(port=closed_port()), 0o640)
-    _write(os.path.join(config, "master.cf"), "")
-    params = {"milters": "off", "virtual_transport": "off", "config_directory": config,
-              "check_timeout": str(CHECK_TIMEOUT)}
-    level = "10"
-    fixed = "main.cf" if place == "main.cf" else None
-    with made(kind, config if fixed else directory, fixed) as path:
-        if place == "maps":
-            params["maps"] = "virtual_alias_maps=mysql:%s" % path
-            main_cf = "virtual_alias_maps = mysql:%s\n" % path
-        elif place == "main.cf-maps":
-            # Only main.cf names it; no lookup of ours reads it, postconf does.
-            params["maps"] = "virtual_alias_maps=mysql:%s" % good
-            main_cf = "virtual_alias_maps = mysql:%s, mysql:%s\n" % (good, path)
-            level = "0"
-        elif place == "config_directory":
-            params["maps"] = "virtual_alias_maps=mysql:%s" % good
-            params["config_directory"] = path
-            main_cf = "virtual_alias_maps = mysql:%s\n" % good
-        else:
-            params["maps"] = "virtual_alias_maps=mysql:%s" % good
-            main_cf = None
-        if main_cf is not None:
-            _write(os.path.join(config, "main.cf"), "compatibility_level = 3.6\n" + main_cf)
-        env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="hostile", HA_RSCTMP=rsctmp,
-                   OCF_RESKEY_CRM_meta_timeout="10000", OCF_RESKEY_CRM_meta_interval="30000",
-                   OCF_CHECK_LEVEL=level)
-        env.update({"OCF_RESKEY_" + name: value for name, value in params.items()})
-        return run([AGENT, action], env, timeout=30)
-
-
 CASES = [(place, kind) for place in PLACES for kind in KINDS]
 IDS = ["%s:%s" % case for case in CASES]
 VALIDATED = [(place, kind) for place in ("config_directory", "main.cf") for kind in KINDS]
@@ -110,7 +49,9 @@ def results(tmp_path_factory):
     jobs = [(place, kind, "monitor") for place, kind in CASES] + \
            [(place, kind, "validate-all") for place, kind in VALIDATED]
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        futures = {job: pool.submit(_monitor, job[0], job[1], base, job[2]) for job in jobs}
+        futures = {job: pool.submit(postfix_maps_against, AGENT, job[0], job[1],
+                                    os.path.join(base, "-".join(job)), job[2], CHECK_TIMEOUT)
+                   for job in jobs}
         return {job: future.result() for job, future in futures.items()}
 
 
@@ -176,8 +117,8 @@ def test_verbose_says_the_lookup_was_skipped(tmp_path):
     # The issue's own case: maps and main.cf name mysql:/dev/zero.
     config = tmp_path / "postfix"
     config.mkdir()
-    _write(str(config / "main.cf"), "compatibility_level = 3.6\n"
-                                    "virtual_alias_maps = mysql:/dev/zero\n")
+    write_cooled(str(config / "main.cf"), "compatibility_level = 3.6\n"
+                                          "virtual_alias_maps = mysql:/dev/zero\n")
     env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="t", HA_RSCTMP=str(tmp_path), OCF_CHECK_LEVEL="10",
                OCF_RESKEY_config_directory=str(config), OCF_RESKEY_milters="off",
                OCF_RESKEY_virtual_transport="off",
