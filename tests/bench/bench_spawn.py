@@ -28,7 +28,9 @@ postfix-maps agent's own ``postconf -c DIR -x ...`` call.  Then:
 * with ``--mysql`` (root; starts the MariaDB fixture): the least data (and
   address space) a healthy ``postmap -q`` with a MySQL map and ``postconf``
   need, found by bisection, and their peak RSS (``VmHWM`` sampled every
-  millisecond) -- the numbers the chosen limit must stay far above.
+  millisecond) -- the numbers the chosen limit must stay far above; and the
+  peak of a healthy level-10 postfix-maps monitor's process tree (the work
+  tree's agent, through tests/integration/agentrun.py's sampling launcher).
 
 Standard library only; ``--json`` for machine-readable output.  Exit status
 0 when it ran, 1 when it could not, 2 on usage errors.
@@ -57,6 +59,7 @@ LIMIT = spawn.MEMORY_LIMIT
 POSTCONF = "/usr/sbin/postconf"
 POSTMAP = "/usr/sbin/postmap"
 PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"
+AGENT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}  # no LANG: what the agents pass on
 
 
 # -- the candidates: each returns the pid of a child running argv, bounded ------------------
@@ -234,7 +237,7 @@ def needs(argv, ok):
                     os.dup2(out.fileno(), 1)
                     null = os.open(os.devnull, os.O_WRONLY)
                     os.dup2(null, 2)
-                    os.execv(argv[0], argv)
+                    os.execve(argv[0], argv, AGENT_ENV)
                 finally:
                     os._exit(127)
             peak = _sample_hwm(pid) if which is None else (os.waitpid(pid, 0) and 0)
@@ -266,13 +269,36 @@ def healthy_needs(cleanups):
     cleanups.add("postfix dir", lambda: shutil.rmtree(directory, ignore_errors=True))
     config = PostfixConfig(directory, server)
     table = "mysql:" + config.maps["virtual_alias_maps"]
-    return {
+    result = {
         "postmap -q (MySQL, found)": needs([POSTMAP, "-c", directory, "-q", "info@example.com", table],
                                             lambda out: out.strip() == b"alice@example.com"),
         "postconf -c DIR -x (4 maps)": needs(
             [POSTCONF, "-c", directory, "-x", *sorted(config.maps), "virtual_transport"],
             lambda out: out.count(b"\n") == 5),
     }
+    return result, healthy_tree(directory, config)
+
+
+def healthy_tree(directory, config, runs=20):
+    """Peak RSS of a healthy postfix-maps level-10 monitor (the work tree's agent) and of
+    its tree (agent + postconf + 4 postmap), through agentrun's sampling launcher:
+    (median tree MB, max tree MB, max single process MB)."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+    from agentrun import BASE_ENV, run
+    rsctmp = os.path.join(directory, "rsctmp")
+    os.mkdir(rsctmp)
+    with open(os.path.join(rsctmp, "postfix-maps-bench.state"), "w") as state:
+        state.write("fails=0\n")
+    env = dict(BASE_ENV, OCF_RESOURCE_INSTANCE="bench", HA_RSCTMP=rsctmp, OCF_CHECK_LEVEL="10",
+               OCF_RESKEY_CRM_meta_timeout="30000", OCF_RESKEY_config_directory=directory,
+               OCF_RESKEY_milters="off",
+               OCF_RESKEY_maps=" ".join("%s=mysql:%s" % item for item in sorted(config.maps.items())))
+    results = [run([os.path.join(REPO, "agents", "postfix-maps"), "monitor"], env)
+               for _ in range(runs)]
+    if any(r.rc != 0 for r in results):
+        raise RuntimeError("a healthy monitor failed: %r" % [r for r in results if r.rc][0])
+    trees = [r.tree_mb for r in results]
+    return statistics.median(trees), max(trees), max(r.rss_mb for r in results)
 
 
 def main(argv):
@@ -318,7 +344,7 @@ def main(argv):
                        [POSTMAP, "-c", directory, "-q", "x", "mysql:/dev/zero"], 20, args.busy),
                    "postconf, a main.cf of /dev/zero": runaway_peak(
                        [POSTCONF, "-c", zero, "-x", "virtual_transport"], 20, args.busy)}
-        healthy = healthy_needs(cleanups) if args.mysql else {}
+        healthy, tree = healthy_needs(cleanups) if args.mysql else ({}, None)
     finally:
         cleanups.close()
     if args.json:
@@ -327,7 +353,8 @@ def main(argv):
                                    "early_busy": early_busy, "busy_threads": args.busy,
                                    "runaway_hwm_kib": runaway},
                           "healthy": {k: {"least_data": v[0], "least_as": v[1], "hwm_kib": v[2]}
-                                      for k, v in healthy.items()}}, indent=1))
+                                      for k, v in healthy.items()},
+                          "healthy_monitor_tree_mb": tree}, indent=1))
         return 0
     lines = ["RLIMIT_DATA for every child: %d MiB" % (LIMIT >> 20), ""]
     fmt = "%-14s" + " %22s" * len(table)
@@ -352,6 +379,9 @@ def main(argv):
     for label, (data, space, hwm) in healthy.items():
         lines.append("healthy %s needs RLIMIT_DATA >= %.1f MiB, RLIMIT_AS >= %.1f MiB; peak RSS "
                      "%.1f MiB" % (label, data / 2**20, space / 2**20, hwm / 1024.0))
+    if tree:
+        lines.append("healthy postfix-maps monitor, level 10, 4 MySQL maps (20 runs): tree peak "
+                     "%.1f MB median, %.1f MB max; largest single process %.1f MB" % tree)
     lines.append("")
     lines.append("(%d runs per candidate; benchmark took %.0f s)" % (args.runs,
                                                                    time.monotonic() - started))
