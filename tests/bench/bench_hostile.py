@@ -27,7 +27,7 @@ from this process directly, Linux would charge the agent with this
 process's memory (a child's peak counts its parent's pages up to exec).
 
 Prints per case the exit code, wall time, RSS and tree (median and max),
-next to ``python3 -IS -c pass``, and checks the bounds the README states:
+next to ``python3 -IS -c pass``, and checks the bounds doc/bounds.md states:
 
   every run back within check_timeout + 0.5 s                    (time)
   every agent's own peak RSS <= 50 MB                             (memory)

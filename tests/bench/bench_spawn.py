@@ -196,7 +196,7 @@ def runaway_peak(argv, runs, busy):
             null, actions = _actions()
             try:
                 pid = spawn._start(argv, os.environ, actions, LIMIT)
-                peaks.append(_sample_hwm(pid))
+                peaks.append(_sample_hwm(pid, argv[0]))
             finally:
                 os.close(null)
     finally:
@@ -206,15 +206,20 @@ def runaway_peak(argv, runs, busy):
     return max(peaks)
 
 
-def _sample_hwm(pid):
-    """Sample ``pid``'s VmHWM every millisecond until it exits; reap it; the largest (KiB)."""
+def _sample_hwm(pid, program):
+    """Sample ``pid``'s VmHWM every millisecond until it exits; reap it; the largest (KiB).
+
+    Only once it runs ``program``: a forked child is a copy of this process until its exec.
+    """
     peak = 0
+    program = os.path.realpath(program)
     while True:
         try:
-            with open("/proc/%d/status" % pid) as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]))
+            if os.readlink("/proc/%d/exe" % pid) == program:
+                with open("/proc/%d/status" % pid) as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
         except OSError:
             pass
         done, _ = os.waitpid(pid, os.WNOHANG)
@@ -226,7 +231,7 @@ def _sample_hwm(pid):
 # -- what a healthy tool needs (--mysql) ------------------------------------------------------
 
 def needs(argv, ok):
-    """(least RLIMIT_DATA, least RLIMIT_AS, peak VmHWM KiB) of ``argv``; ``ok(rc, out)`` says success."""
+    """(least RLIMIT_DATA, least RLIMIT_AS, peak VmHWM KiB) of ``argv``; ``ok(stdout)`` says success."""
     def runs_with(which, limit):
         with tempfile.TemporaryFile() as out:
             pid = os.fork()
@@ -240,7 +245,7 @@ def needs(argv, ok):
                     os.execve(argv[0], argv, AGENT_ENV)
                 finally:
                     os._exit(127)
-            peak = _sample_hwm(pid) if which is None else (os.waitpid(pid, 0) and 0)
+            peak = _sample_hwm(pid, argv[0]) if which is None else (os.waitpid(pid, 0) and 0)
             out.seek(0)
             return peak, out.read()
 

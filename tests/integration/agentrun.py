@@ -21,7 +21,7 @@ REASON_PREFIX = b"ocf-exit-reason:"
 REASON_LIMIT = 512                    # bytes after the prefix (doc/bounds.md)
 LOG_LINE_LIMIT = 4096 + 200           # a log message plus level and tag
 
-# The README's memory bounds (doc/bounds.md): the agent's own peak RSS, and
+# The memory bounds of doc/bounds.md: the agent's own peak RSS, and
 # what each program it runs at once may add -- RLIMIT_DATA (spawn.MEMORY_LIMIT,
 # 32 MiB) plus its code, libraries and stack (a healthy postmap with a MySQL
 # map: 18.5 MiB resident, nearly all of it libraries).

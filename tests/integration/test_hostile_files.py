@@ -11,7 +11,7 @@ each (check_timeout 2 s, operation timeout 10 s) must:
   limit plus ``SLACK`` (a tool that runs out of memory takes Postfix's
   one-second pause before its fatal exit);
 * keep the peak RSS of its process tree -- the agent and every program it
-  started, summed -- within ``agentrun.tree_bound_mb`` (the README's bound);
+  started, summed -- within ``agentrun.tree_bound_mb`` (doc/bounds.md);
 * give the exit code and reason the place calls for: a ``.cf`` of ``maps``
   fails its ``cf`` check and its lookup is skipped (never a ``lookup:``
   reason: ``postmap`` never saw it); an unfit main.cf or config_directory
