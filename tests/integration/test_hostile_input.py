@@ -111,10 +111,16 @@ def programs(agent, env):
     return 1 if agent == "stack-health" else 0
 
 
+# {agent: (largest tree MB, its run)} over every run of this module, for the last test.
+LARGEST = {}
+
+
 def call(agent, action, env, cwd=None):
     """One run, checked; returns it."""
     result = run([os.path.join(AGENTS, agent), action], env, timeout=TIMEOUT_MS / 1000 + 20,
                  cwd=cwd)
+    if result.tree_mb > LARGEST.get(agent, (0.0, None))[0]:
+        LARGEST[agent] = (result.tree_mb, result)
     where = "seed %d, %s %r with %r" % (SEED, agent, action, {k: v for k, v in env.items()
                                                               if k not in BASE_ENV})
     try:
@@ -215,3 +221,12 @@ def test_every_action_with_the_baseline(tmp_path, agent):
     two = run([os.path.join(AGENTS, agent), "start", b"\xff"], env, cwd=str(tmp_path))
     assert_clean(two)
     assert two.rc == 2 and two.reason == "expected exactly one action, got 'start \\xff'", two
+
+
+def test_the_largest_trees():
+    """Prints (with -s) each agent's largest process tree over this module's runs
+    (each run was held to its own bound in ``call``)."""
+    if not LARGEST:
+        pytest.skip("no run of this module happened before this test")
+    for agent, (tree, result) in sorted(LARGEST.items()):
+        print("%s: largest tree %.1f MB (%r, rc %d)" % (agent, tree, result.argv[1:], result.rc))

@@ -66,5 +66,6 @@ def test_the_hostile_monitors_stay_small_together(results):
     peak = max(r.rss_mb for r in results.values())
     assert peak <= RSS_LIMIT_MB, sorted((r.rss_mb, name) for name, r in results.items())[-3:]
     tree = max(r.tree_mb for r in results.values())
+    print("stack-health under hostile peers: largest peak %.1f MB, largest tree %.1f MB" % (peak, tree))
     assert tree <= tree_bound_mb("stack-health"), sorted(
         (r.tree_mb, name) for name, r in results.items())[-3:]
