@@ -104,3 +104,14 @@ def test_what_cannot_be_read_says_why(xml, name, message):
     with pytest.raises(CibError) as caught:
         resource(xml, name)
     assert message in str(caught.value)
+
+
+def test_a_cibadmin_out_of_memory_is_said_so(tmp_path):
+    # spawn bounds every program's data; a CIB too large for it fails with the reason.
+    from grommunio_ocf.ocf.deadline import Deadline
+    from grommunio_ocf.plugin.cib import query
+    tool = tmp_path / "cibadmin"
+    tool.write_text("#!/bin/sh\necho 'error: Cannot allocate memory' >&2; exit 1\n")
+    tool.chmod(0o755)
+    with pytest.raises(CibError, match="^cibadmin ran out of its 32 MB$"):
+        query(Deadline(5), {"PATH": str(tmp_path)})

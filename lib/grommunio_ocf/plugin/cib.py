@@ -17,7 +17,7 @@ that may not be the ones it runs with.
 """
 
 from ..base.text import quoted
-from ..base.spawn import TimedOut, run, which
+from ..base.spawn import OutOfMemory, TimedOut, run, which
 
 CONTAINERS = ("group", "clone", "master", "bundle")
 CIB_TIMEOUT = 10.0  # seconds for cibadmin, within the command's own budget
@@ -55,6 +55,8 @@ def query(deadline, environ):
     except TimedOut:
         raise CibError("cibadmin gave no answer within %.0fs" % min(CIB_TIMEOUT, deadline.total)) \
             from None
+    except OutOfMemory as exc:  # spawn bounds every program: "cibadmin ran out of its 32 MB"
+        raise CibError(str(exc)) from None
     except OSError as exc:
         raise CibError("cannot run cibadmin: %s" % (exc.strerror or exc)) from None
     if done.returncode != 0:
