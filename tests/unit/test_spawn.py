@@ -176,8 +176,18 @@ def test_a_child_that_runs_out_of_its_memory():
 
 
 def test_a_failure_that_merely_mentions_memory_is_not_out_of_memory():
-    done = sh("echo 'Cannot allocate memory'; exit 0")  # exit 0: it worked
+    done = sh("echo 'Cannot allocate memory' >&2; exit 0")  # exit 0: it worked
     assert done.returncode == 0
+    # A cause relayed from a peer, before the program's own last word:
+    done = sh("echo 'postmap: warning: mysql: Can''t create thread (errno 12 \"Cannot allocate"
+              " memory\")' >&2; echo 'postmap: fatal: table lookup problem' >&2; exit 1")
+    assert done.returncode == 1
+
+
+def test_the_last_line_says_out_of_memory():
+    with pytest.raises(spawn.OutOfMemory, match="^sh ran out of its 32 MB$"):
+        sh("echo 'postmap: warning: a note' >&2; echo 'postmap: fatal: myrealloc: insufficient"
+           " memory for 52428801 bytes: Cannot allocate memory' >&2; echo >&2; exit 1")
 
 
 def test_a_read_error_kills_and_reaps_the_child(mocker):

@@ -107,9 +107,20 @@ def run(argv, deadline, environ=None, limit=OUTPUT_LIMIT, memory=MEMORY_LIMIT):
         os.close(err_r)
     _, status = os.waitpid(pid, 0)
     done = Finished(os.waitstatus_to_exitcode(status), _text(output[out_r]), _text(output[err_r]))
-    if done.returncode != 0 and memory and any(words in done.stderr for words in _EXHAUSTED):
+    if done.returncode != 0 and memory and _exhausted(done.stderr):
         raise OutOfMemory(argv[0], memory)
     return done
+
+
+def _exhausted(stderr):
+    """Whether a failed program's last word was that an allocation failed.
+
+    Only its last line: a dying program says why last (Postfix's "fatal:"),
+    while a cause it merely relays -- a database server's "errno 12, Cannot
+    allocate memory" in a warning -- comes before its own final line.
+    """
+    last = stderr.rstrip().rpartition("\n")[2]
+    return any(words in last for words in _EXHAUSTED)
 
 
 def _start(argv, environ, file_actions, memory):
