@@ -83,6 +83,14 @@ def test_check_samples_up_unless_failed_degraded_only_when_degraded():
         ("redis", True, True, False), ("lmtp", True, False, False)]
 
 
+def test_a_skipped_check_is_not_up():
+    # A lookup skipped because its .cf file is unusable proves nothing works.
+    skipped = [Outcome("lookup", "virtual_alias_maps mysql:/dev/zero", Outcome.SKIPPED,
+                       "lookup skipped: the .cf file is not usable", 0.0)]
+    assert [(s.name, s.up, s.degraded) for s in check_samples(skipped, {"lookup"})] == [
+        ("lookup", False, False)]
+
+
 def parse(text):
     """{(name, ((label, value), ...)): value} of a rendered file."""
     import re

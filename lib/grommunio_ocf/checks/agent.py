@@ -133,8 +133,9 @@ class CheckAgent(Agent):
 
     def observe(self, op, outcomes, critical):
         """Keep what the checks found for metrics_dir (``op.observed``): per check its
-        name, target, up (unless it failed), degraded, duration and whether it is critical."""
-        op.observed["checks"] = [(o.name, o.target, o.state != Outcome.FAILED,
+        name, target, up (unless it failed, or was skipped because what it needs
+        failed), degraded, duration and whether it is critical."""
+        op.observed["checks"] = [(o.name, o.target, o.state not in (Outcome.FAILED, Outcome.SKIPPED),
                                   o.state == Outcome.DEGRADED, o.latency, o.name in critical)
                                  for o in outcomes]
 
