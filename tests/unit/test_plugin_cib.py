@@ -113,5 +113,5 @@ def test_a_cibadmin_out_of_memory_is_said_so(tmp_path):
     tool = tmp_path / "cibadmin"
     tool.write_text("#!/bin/sh\necho 'error: Cannot allocate memory' >&2; exit 1\n")
     tool.chmod(0o755)
-    with pytest.raises(CibError, match="^cibadmin ran out of its 32 MB$"):
+    with pytest.raises(CibError, match="^cibadmin ran out of its 512 MB$"):
         query(Deadline(5), {"PATH": str(tmp_path)})

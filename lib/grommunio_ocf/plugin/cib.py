@@ -21,6 +21,11 @@ from ..base.spawn import OutOfMemory, TimedOut, run, which
 
 CONTAINERS = ("group", "clone", "master", "bundle")
 CIB_TIMEOUT = 10.0  # seconds for cibadmin, within the command's own budget
+# The configuration section of a large cluster runs to megabytes, and cibadmin
+# needs 64-128 MiB of data to print a 1.5 MB one (tests/bench/bench_spawn.py):
+# the monitors' 64 KiB and 32 MiB would cut a real CIB short.
+CIB_OUTPUT_LIMIT = 16 << 20
+CIB_MEMORY_LIMIT = 512 << 20
 INFINITY = 1000000  # Pacemaker's score for INFINITY
 
 
@@ -51,11 +56,12 @@ def query(deadline, environ):
                        "use --agent and --set")
     try:
         done = run([program, "--query", "--scope", "configuration"],
-                   deadline.child(CIB_TIMEOUT), environ)
+                   deadline.child(CIB_TIMEOUT), environ, limit=CIB_OUTPUT_LIMIT,
+                   memory=CIB_MEMORY_LIMIT)
     except TimedOut:
         raise CibError("cibadmin gave no answer within %.0fs" % min(CIB_TIMEOUT, deadline.total)) \
             from None
-    except OutOfMemory as exc:  # spawn bounds every program: "cibadmin ran out of its 32 MB"
+    except OutOfMemory as exc:  # spawn bounds every program: "cibadmin ran out of its 512 MB"
         raise CibError(str(exc)) from None
     except OSError as exc:
         raise CibError("cannot run cibadmin: %s" % (exc.strerror or exc)) from None
