@@ -528,7 +528,7 @@ def test_the_tool_loads_no_agent_module():
                       "grommunio_ocf.base.text", "grommunio_ocf.binds", "grommunio_ocf.binds.plan", "grommunio_ocf.migrate",
                       "grommunio_ocf.migrate.cib", "grommunio_ocf.migrate.command",
                       "grommunio_ocf.migrate.convert", "grommunio_ocf.migrate.crmconf",
-                      "grommunio_ocf.migrate.pcs"]
+                      "grommunio_ocf.migrate.legacy", "grommunio_ocf.migrate.pcs"]
 
 
 # -- the examples ------------------------------------------------------------------
@@ -735,3 +735,166 @@ def test_pcs_format_refuses_what_pcs_cannot_recreate():
     rc, out, err = run(text, "--format", "pcs")
     assert (rc, out) == (2, "")
     assert err.startswith("grommunio-ocf-migrate: order with_set has a score, a resource set")
+
+
+# -- legacy forms in, the form Pacemaker 2.1 and 3.0 both take out ------------------
+#
+# crmsh 5 has no "ms" and Pacemaker 3.0's schema no <master>; pcs 0.12 refuses the
+# role names Master and Slave. The tool reads them and writes promotable clones and
+# Promoted/Unpromoted, which Pacemaker 2.1 and crmsh 4.4 read too (the seed is
+# written so, and loads there: tests/integration/test_migrate_offline.py).
+
+# The seed as a Pacemaker 1.1/2.0 cluster's crm configure show prints it.
+LEGACY = (
+    ("op monitor interval=15s role=Promoted \\\n\top monitor interval=30s role=Unpromoted",
+     "op monitor interval=15s role=Master \\\n\top monitor interval=30s role=Slave"),
+    ("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1 clone-max=2 "
+     "clone-node-max=1 \\\n\tnotify=true promotable=true interleave=true",
+     "ms ms_grodata grodata \\\n\tmeta master-max=1 master-node-max=1 clone-max=2 "
+     "clone-node-max=1 \\\n\tnotify=true interleave=true"),
+    ("colocation grodata_on_drbd inf: grodata_mount ms_grodata:Promoted",
+     "colocation grodata_on_drbd inf: grodata_mount ms_grodata:Master"),
+)
+
+
+def normal_form(text):
+    """Statements by id as comparable data: a clone's or primitive's words as a set
+    after the id (where the tool puts promotable=true is no matter)."""
+    out = {}
+    for stmt in statements(text):
+        key = stmt.id or " ".join(stmt.tokens[:2])
+        out[key] = (stmt.kind, frozenset(stmt.tokens[2:])) if stmt.kind in (
+            "clone", "primitive") else tuple(stmt.tokens)
+    return out
+
+
+@pytest.mark.parametrize("keyword", ["ms", "master"])
+def test_legacy_seed_converts_to_what_the_seed_converts_to(keyword):
+    text = seed_with(*LEGACY)
+    if keyword == "master":
+        text = text.replace("\nms ms_grodata", "\nmaster ms_grodata")
+    rc, out, err = run(text, "--format", "crm")
+    assert rc == 0, err
+    assert normal_form(out) == normal_form(run(SEED, "--format", "crm")[1])
+    assert not re.search(r"\bms |master|Master|Slave", out)
+    assert warnings_of(err) == [
+        "primitive grodata: role Master/Slave is now Promoted/Unpromoted",
+        "%s ms_grodata is now a promotable clone (clone ... meta promotable=true)" % keyword,
+        "colocation grodata_on_drbd: role Master/Slave is now Promoted/Unpromoted"]
+    # Rewritten statements keep crm configure show's layout: a line per section.
+    assert "clone ms_grodata grodata \\\n\tmeta promotable=true promoted-max=1 " \
+        "promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true interleave=true\n" in out
+
+
+def test_ms_without_meta_gets_one_and_keeps_its_description():
+    text = seed_with(("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1 "
+                      "clone-max=2 clone-node-max=1 \\\n\tnotify=true promotable=true "
+                      "interleave=true", 'ms ms_grodata grodata description="DRBD, promoted once"'))
+    found, _ = converted(text)
+    assert found["ms_grodata"].tokens == ["clone", "ms_grodata", "grodata",
+                                          "description=DRBD, promoted once", "meta",
+                                          "promotable=true"]
+
+
+def test_every_role_spelling_is_written_promoted_or_unpromoted():
+    text = seed_with(append="\n".join((
+        "location drbd_prefers_node1 ms_grodata rule $role=Master 100: #uname eq node1",
+        "location drbd_not_node3 ms_grodata role=slave -inf: node3",
+        "colocation binds_on_promoted inf: grodata_binds ms_grodata:Master",
+        "colocation promoted_with_binds inf: ms_grodata:Master grodata_binds:Started",
+        "rsc_ticket binds_ticket ticketA: grodata_binds ms_grodata:Slave loss-policy=demote",
+        "primitive dummy ocf:pacemaker:Dummy meta target-role=Master",
+    )) + "\n")
+    found, warnings = converted(text)
+    assert found["drbd_prefers_node1"].tokens[3:5] == ["rule", "$role=Promoted"]
+    assert found["drbd_not_node3"].tokens[3] == "role=Unpromoted"
+    assert found["binds_on_promoted"].tokens[-1] == "ms_grodata:Promoted"
+    assert found["promoted_with_binds"].tokens[3] == "ms_grodata:Promoted"
+    assert found["binds_ticket"].tokens[-2] == "ms_grodata:Unpromoted"
+    assert found["dummy"].tokens[-1] == "target-role=Promoted"
+    assert len([w for w in warnings if "Master/Slave is now" in w]) == 6
+
+
+def test_the_scripts_write_roles_as_pcs_012_and_crmsh_5_take_them():
+    text = seed_with(append="colocation binds_on_promoted inf: grodata_binds ms_grodata:Master\n"
+                     "ms legacy_ms grodata\n")
+    rc, script, err = run(text)
+    assert rc == 0, err
+    loaded = script_parts(script)[1]
+    assert "colocation binds_on_promoted inf: grodata_binds ms_grodata:Promoted" in loaded
+    # The script re-creates what names the group; the rest of the live
+    # configuration stays as it is, and so no word about it.
+    assert warnings_of(err) == [
+        "colocation binds_on_promoted: role Master/Slave is now Promoted/Unpromoted"]
+    rc, pcs_script, err = run(text, "--format", "pcs")
+    assert rc == 0, err
+    assert "pcs -f \"$cib\" constraint colocation add grodata_binds with Promoted ms_grodata " \
+        "INFINITY id=binds_on_promoted" in pcs_script
+
+
+CIB_LEGACY = CIB.replace('<primitive id="db" class="systemd" type="mariadb"/>', """
+    <master id="ms-drbd">
+      <meta_attributes id="ms-drbd-meta">
+        <nvpair id="ms-drbd-mm" name="master-max" value="1"/>
+        <nvpair id="ms-drbd-n" name="notify" value="true"/>
+      </meta_attributes>
+      <primitive id="drbd" class="ocf" provider="linbit" type="drbd">
+        <operations>
+          <op id="drbd-m" name="monitor" interval="15s" role="Master"/>
+          <op id="drbd-s" name="monitor" interval="30s" role="Slave"/>
+        </operations>
+      </primitive>
+    </master>
+    <primitive id="db" class="systemd" type="mariadb"/>""").replace("<constraints>", """<constraints>
+    <rsc_colocation id="binds-on-drbd" rsc="binds" with-rsc="ms-drbd" with-rsc-role="Master" score="INFINITY"/>
+    <rsc_location id="drbd-not-node3" rsc="ms-drbd" role="Slave" node="node3" score="-INFINITY"/>
+    <rsc_ticket id="drbd-ticket" ticket="t" rsc="ms-drbd" rsc-role="Master"/>
+    <rsc_colocation id="set-coloc" score="INFINITY"><resource_set id="cs" role="Master"><resource_ref id="ms-drbd"/></resource_set><resource_set id="cs2"><resource_ref id="db"/></resource_set></rsc_colocation>""")
+
+
+def test_cib_xml_master_and_legacy_roles_are_written_in_the_current_form():
+    rc, out, err = run(CIB_LEGACY, "--format", "crm")
+    assert rc == 0, err
+    found = by_id(out)
+    assert found["ms-drbd"].tokens == ["clone", "ms-drbd", "drbd", "meta", "promotable=true",
+                                       "promoted-max=1", "notify=true"]
+    assert [op.attrs.get("role") for op in crmconf.Primitive(found["drbd"]).ops] == [
+        "Promoted", "Unpromoted"]
+    assert found["binds-on-drbd"].tokens[-1] == "ms-drbd:Promoted"
+    assert found["drbd-not-node3"].tokens[3] == "role=Unpromoted"
+    assert found["drbd-ticket"].tokens[-1] == "ms-drbd:Promoted"
+    assert '<resource_set id="cs" role="Promoted">' in out
+    assert not re.search(r"Master|Slave|\bms |<master", out)
+
+
+def test_cib_xml_of_pacemaker_3_reads_as_it_is():
+    """A Pacemaker 3.0 CIB (promotable clone, Promoted): nothing to rewrite, no warning."""
+    modern = CIB_LEGACY.replace("Master", "Promoted").replace("Slave", "Unpromoted").replace(
+        '<master id="ms-drbd">', '<clone id="ms-drbd">').replace("</master>", "</clone>").replace(
+        'name="master-max"', 'name="promoted-max"').replace(
+        '<nvpair id="ms-drbd-n" name="notify" value="true"/>',
+        '<nvpair id="ms-drbd-n" name="notify" value="true"/>'
+        '<nvpair id="ms-drbd-p" name="promotable" value="true"/>')
+    rc, out, err = run(modern, "--format", "crm")
+    assert rc == 0, err
+    assert by_id(out)["ms-drbd"].tokens == ["clone", "ms-drbd", "drbd", "meta", "promoted-max=1",
+                                            "notify=true", "promotable=true"]
+    assert "Master/Slave" not in err and "promotable clone" not in err
+    assert normal_form(out) == normal_form(run(CIB_LEGACY, "--format", "crm")[1])
+
+
+def test_what_pacemaker_3_refuses_and_no_rewrite_decides_is_named():
+    cib = CIB.replace("<constraints>", """<constraints>
+    <rsc_location id="two-rules" rsc="db"><rule id="r1" score="100"><expression id="e1" attribute="#uname" operation="eq" value="node1"/></rule><rule id="r2" score="50"><expression id="e2" attribute="#uname" operation="eq" value="node2"/></rule></rsc_location>
+    <rsc_location id="for-a-while" rsc="db" node="node1" score="100"><lifetime id="lt"><rule id="lr" boolean-op="and"><date_expression id="d" operation="lt" end="2030-01-01"/></rule></lifetime></rsc_location>""")
+    rc, out, err = run(cib, "--format", "crm")
+    assert rc == 0, err
+    assert warnings_of(err)[-2:] == [
+        "xml <rsc_location two-rules> has 2 rules: Pacemaker 3.0 takes one per location "
+        "constraint",
+        "xml <rsc_location for-a-while> has a lifetime: Pacemaker 3.0 takes none (use a rule)"]
+    rc, out, err = run(seed_with(append="location two ms_grodata rule 100: #uname eq node1 "
+                                 "rule 50: #uname eq node2\n"), "--format", "crm")
+    assert rc == 0
+    assert "location two has 2 rules: Pacemaker 3.0 takes one rule per location constraint " \
+        "(make one constraint of each, or join them with or/and)" in warnings_of(err)

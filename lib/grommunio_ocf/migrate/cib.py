@@ -70,7 +70,7 @@ def _ref(rsc, qualifier):
 
 def _constraint(element):
     """Tokens of a constraint without sets or rules, else None."""
-    if element.find("resource_set") is not None or element.find("rule") is not None:
+    if len(element):       # resource sets, a rule, a lifetime: no plain crm form
         return None
     get = element.get
     known = {"id"}

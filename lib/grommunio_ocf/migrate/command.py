@@ -303,6 +303,18 @@ def check_input(text, statements):
                          "give 'crm configure show' output")
 
 
+def _legacy_notes(result, fmt):
+    """Warn about the legacy forms the output rewrites (legacy.modernise) or that
+    Pacemaker 3.0 would refuse: in every statement for --format crm, which
+    writes them all; in the re-created constraints for the scripts, which
+    leave the rest of the live configuration as it is."""
+    written = result.statements if fmt == "crm" else [
+        s for s, tokens in result.referring if tokens is not None]
+    for stmt in written:
+        for note in result.legacy.get(id(stmt), ()):
+            result.warn(note)
+
+
 def _check_options(args):
     if args.grodata is not None:
         try:
@@ -334,6 +346,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         source = "standard input" if args.file == "-" else args.file
         render = None
         if result.conversions:
+            _legacy_notes(result, args.format)
             render = {"crm": lambda: render_crm(result), "pcs": lambda: render_pcs(result, source),
                       "script": lambda: render_script(result, source)}[args.format]()
     except UsageError as exc:

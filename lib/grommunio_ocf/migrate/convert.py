@@ -28,6 +28,7 @@ from ..binds import plan as bindplan
 from ..binds.plan import DEFAULT_TARGET_DIR
 from ..base.paths import absolute_path, is_under
 from .crmconf import INERT, REFERRING, Group, Primitive, duration_ms, mentions, references, rewrite
+from .legacy import modernise
 
 AGENT = "ocf:grommunio:grodata-binds"
 
@@ -275,6 +276,7 @@ class Plan:
         self.trailing = list(trailing)
         self.conversions = []
         self.referring = []           # [(Statement, new tokens, or None to drop it)]
+        self.legacy = {}              # id(Statement): what legacy.modernise changed or found
         self.warnings = []
         for text in warnings:
             self.warn(text)
@@ -285,8 +287,18 @@ class Plan:
 
 
 def plan(statements, trailing=(), warnings=(), grodata=None, name=None):
-    """Find what to convert in ``statements``: a Plan (UsageError for a bad --name)."""
-    result = Plan(statements, trailing, warnings)
+    """Find what to convert in ``statements``: a Plan (UsageError for a bad --name).
+
+    Every statement is read in the form current tools accept (legacy): the
+    plan, and whatever is written from it, never holds an ``ms`` or a
+    Master/Slave role.
+    """
+    current = []
+    for stmt in statements:
+        stmt, notes = modernise(stmt)
+        current.append((stmt, notes))
+    result = Plan([s for s, _ in current], trailing, warnings)
+    result.legacy = {id(s): notes for s, notes in current if notes}
     warn = result.warn
     primitives, groups, parent = {}, {}, {}
     for stmt in statements:

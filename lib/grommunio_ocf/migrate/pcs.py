@@ -23,7 +23,8 @@ _KINDS = {"mandatory": "Mandatory", "optional": "Optional", "serialize": "Serial
           "inf": "Mandatory", "+inf": "Mandatory", "infinity": "Mandatory",
           "+infinity": "Mandatory", "0": "Optional"}
 _ACTIONS = frozenset(("start", "stop", "promote", "demote"))
-_ROLES = frozenset(("Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"))
+# Role names as pcs 0.12 takes them (legacy.modernise has renamed Master and Slave).
+_ROLES = frozenset(("Started", "Stopped", "Promoted", "Unpromoted"))
 
 
 def _q(word):
