@@ -11,6 +11,13 @@ crmsh checks each resource it creates against its agent's meta-data, and
 there is none here for the systemd units and ocf:linbit:drbd of the guide's
 configuration: those errors are expected (and loading the examples needs
 crm -F), while the grommunio agents are installed and checked for real.
+
+crmsh 5 (Debian 13) also says, at every ``configure show`` and ``verify``
+while no Pacemaker runs here, ``WARNING: Cluster is not running, loading
+the CIB file from PATH`` (crmsh/utils.py, load_cib_file_env): expected, for
+exactly this CIB file and only from crmsh 5 on.  Pacemaker 3.0 (Debian 13)
+marks a resource in maintenance mode ``(maintenance)`` in crm_simulate's
+status where 2.1 said ``(unmanaged)``.
 """
 
 import difflib
@@ -101,7 +108,7 @@ class Cib:
             proc = self.run(*args, path_or_text, check=True)
         else:
             proc = self.run(*args, "-", stdin=path_or_text, check=True)
-        return unexpected(proc.stderr)
+        return unexpected(proc.stderr, self.path)
 
     def show(self):
         return self.run("crm", "configure", "show", check=True).stdout
@@ -113,15 +120,33 @@ class Cib:
     def verify(self):
         """(crm_verify's exit status, crm configure verify's unexpected lines)."""
         status = self.run("crm_verify", "--live-check").returncode
-        return status, unexpected(self.run("crm", "configure", "verify").stderr)
+        return status, unexpected(self.run("crm", "configure", "verify").stderr, self.path)
 
     def read(self):
         with open(self.path, encoding="utf-8") as handle:
             return handle.read()
 
 
-def unexpected(output):
-    return [line for line in output.splitlines() if line.strip() and not OFFLINE_NOISE.search(line)]
+def crmsh_major():
+    out = subprocess.run(["crm", "--version"], capture_output=True, text=True, timeout=60).stdout
+    return int(re.search(r"(\d+)\.\d+", out).group(1))
+
+
+def pacemaker_major():
+    out = subprocess.run(["crm_simulate", "--version"], capture_output=True, text=True,
+                         timeout=60).stdout
+    return int(re.search(r"Pacemaker (\d+)\.", out).group(1))
+
+
+def unexpected(output, cib=None):
+    """The lines of crm's stderr that are not the expected offline noise (above)."""
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)           # crmsh 5 colours WARNING
+    noise = [OFFLINE_NOISE]
+    if cib is not None and crmsh_major() >= 5:
+        noise.append(re.compile("^WARNING: Cluster is not running, loading the CIB file from %s$"
+                                % re.escape(cib)))
+    return [line for line in output.splitlines()
+            if line.strip() and not any(n.search(line) for n in noise)]
 
 
 def helper(*args, stdin=None):
@@ -332,7 +357,8 @@ def test_leaving_maintenance_mode_after_the_refresh_does_nothing(tmp_path, seed_
                     if op.get("operation_key") == "grodata_binds_monitor_0":
                         op.set("op-digest", digest)
     edit_status(cib.path, set_digest)
-    assert "grodata_binds\t(ocf:grommunio:grodata-binds):\t Started node1 (unmanaged)" \
+    mark = "(maintenance)" if pacemaker_major() >= 3 else "(unmanaged)"
+    assert "grodata_binds\t(ocf:grommunio:grodata-binds):\t Started node1 " + mark \
         in simulate(cib)
 
     cib.maintenance(False)
@@ -353,7 +379,8 @@ exec %s "$@"
 
 def normalised(show):
     """crm configure show text as comparable data: a primitive's params, meta and ops
-    as sets (pcs orders them its own way), every other statement as its tokens."""
+    as sets (pcs orders them its own way), a clone's words after its id as a set
+    (where promotable=true stands is no matter), every other statement as its tokens."""
     from grommunio_ocf.migrate import crmconf
     out = set()
     for stmt in crmconf.read_statements(show)[0]:
@@ -362,6 +389,8 @@ def normalised(show):
             out.add(("primitive", prim.id, prim.agent, frozenset(prim.params.items()),
                      frozenset(prim.meta.items()),
                      frozenset((op.name, frozenset(op.attrs.items())) for op in prim.ops)))
+        elif stmt.kind == "clone":
+            out.add(("clone", stmt.tokens[1], frozenset(stmt.tokens[2:])))
         elif stmt.kind:
             out.add(tuple(stmt.tokens))
     return out
@@ -399,3 +428,34 @@ def test_cib_xml_and_crm_text_convert_alike(tmp_path, seed_xml):
     assert from_xml.load(converted.stdout, method="replace") == []
     assert from_crm.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
     assert normalised(from_xml.show()) == normalised(from_crm.show())
+
+
+# -- legacy forms: what the tool writes loads on crmsh 4/Pacemaker 2.1 and crmsh 5/3.0 ----
+
+def legacy_seed():
+    """The seed as an older cluster prints it: ms, master-max, Master/Slave roles."""
+    text = seed_text()
+    for old, new in (
+            ("role=Promoted", "role=Master"), ("role=Unpromoted", "role=Slave"),
+            ("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1",
+             "ms ms_grodata grodata \\\n\tmeta master-max=1 master-node-max=1"),
+            ("notify=true promotable=true interleave=true", "notify=true interleave=true"),
+            ("ms_grodata:Promoted", "ms_grodata:Master")):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_legacy_configuration_converts_to_what_loads_everywhere(tmp_path, seed_xml):
+    """crmsh 5 has no ms and Pacemaker 3.0 no <master>: the tool writes a promotable
+    clone and Promoted/Unpromoted, which crmsh 4.4 and Pacemaker 2.1 load as well."""
+    converted = helper("--format", "crm", stdin=legacy_seed())
+    assert converted.returncode == 0, converted.stderr
+    assert not re.search(r"\bms |Master|Slave", converted.stdout)
+    legacy, modern = Cib(str(tmp_path), "legacy"), Cib(str(tmp_path), "modern")
+    assert legacy.load(converted.stdout) == []
+    assert legacy.verify() == (0, [])
+    assert modern.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    assert normalised(legacy.show()) == normalised(modern.show())
+    clone = ET.parse(legacy.path).getroot().find(".//clone[@id='ms_grodata']")
+    assert clone.find("meta_attributes/nvpair[@name='promotable']").get("value") == "true"
