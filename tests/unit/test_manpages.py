@@ -42,9 +42,28 @@ def render(path, width=80):
     proc = subprocess.run(["man", "--warnings", "-l", str(path)], capture_output=True, text=True,
                           env=env, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    text = re.sub(".\b", "", proc.stdout)     # bold and underline by overstriking
+    # Bold and underline: by overstriking (groff 1.22, Debian 12) or by SGR
+    # escapes (groff 1.23, Debian 13), kept since MAN_KEEP_FORMATTING is set.
+    text = re.sub("\x1b\\[[0-9;]*m", "", re.sub(".\b", "", proc.stdout))
     # Joined: a long value may be broken across lines (after '/' or ',').
     return text, re.sub(r"\s+", "", text)
+
+
+def groff_version():
+    out = subprocess.run(["troff", "-v"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                         timeout=60).stdout
+    return tuple(int(n) for n in re.search(r"version (\d+)\.(\d+)", out).groups())
+
+
+def assert_title(text, title):
+    """The page's header starts with its title.  groff 1.23 shortens a title
+    that leaves the header no room (tmac/an.tmac: the middle gives way to
+    "..."), as for OCF_GROMMUNIO_GRODATA-BINDS(7) at 80 columns."""
+    if groff_version() >= (1, 23) and not text.startswith(title):
+        start, dots, end = text.split(None, 1)[0].partition("...")
+        assert dots and title.startswith(start) and title.endswith(end), (text[:80], title)
+    else:
+        assert text.startswith(title), (text[:80], title)
 
 
 def test_one_page_per_agent_and_one_for_the_helper(pages):
@@ -59,7 +78,7 @@ def test_agent_page_shows_every_parameter_and_action(pages, agent, width):
     root = ET.parse(os.path.join(TOP, "metadata", agent + ".xml")).getroot()
     assert "ocf_grommunio_%s - " % agent in text
     if width == 80:       # narrower, groff lets the header's and footer's parts overlap
-        assert text.startswith("OCF_GROMMUNIO_%s(7)" % agent.upper())
+        assert_title(text, "OCF_GROMMUNIO_%s(7)" % agent.upper())
         assert "grommunio-ocf %s" % __version__ in text and "2023-11-14" in text
     for param in root.iter("parameter"):
         content = param.find("content")
@@ -84,7 +103,7 @@ def test_helper_page_shows_every_option_of_its_help(pages, helper):
     helptext = subprocess.run([os.path.join(TOP, "packaging", helper), "--help"],
                               capture_output=True, text=True, check=True,
                               env={"PATH": "/usr/bin:/bin", "COLUMNS": "80"}).stdout
-    assert text.startswith(helper.upper() + "(8)")
+    assert_title(text, helper.upper() + "(8)")
     for option in set(re.findall(r"(?<![\w-])--[a-z][\w-]*", helptext)):
         assert option in text, option
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "SEE ALSO"):
