@@ -264,9 +264,20 @@ def test_rpm_runs_the_platforms_python(platform_rpms):
     assert bytecode and all(".%s." % tag in p for p in bytecode), (tag, bytecode[:3])
 
 
+def rpmlint_version():
+    out = subprocess.run(["rpmlint", "--version"], capture_output=True, text=True, env=ENV,
+                         timeout=60).stdout
+    return tuple(int(n) for n in re.match(r"(\d+)\.(\d+)", out.strip()).groups())
+
+
 def test_rpmlint_finds_no_error_but_the_missing_signature(rpms):
-    proc = subprocess.run(["rpmlint", "-r", os.path.join(PACKAGING, "grommunio-ocf.rpmlintrc"),
-                           *rpms], capture_output=True, text=True, env=ENV, timeout=300)
+    # rpmlint 2.4's false no-manual-page-for-binary: filtered for it alone
+    # (rpmlint-2.4.toml says why); 2.5 and later check the rpmlintrc's filters.
+    extra = ["-c", os.path.join(TOP, "tests", "integration", "rpmlint-2.4.toml")] \
+        if rpmlint_version() < (2, 5) else []
+    proc = subprocess.run(["rpmlint", *extra, "-r",
+                           os.path.join(PACKAGING, "grommunio-ocf.rpmlintrc"), *rpms],
+                          capture_output=True, text=True, env=ENV, timeout=300)
     tags = lint_tags(proc.stdout)
     assert tags == [("E", "no-signature", "")] * 2, proc.stdout
 
