@@ -459,3 +459,56 @@ def test_legacy_configuration_converts_to_what_loads_everywhere(tmp_path, seed_x
     assert normalised(legacy.show()) == normalised(modern.show())
     clone = ET.parse(legacy.path).getroot().find(".//clone[@id='ms_grodata']")
     assert clone.find("meta_attributes/nvpair[@name='promotable']").get("value") == "true"
+
+
+# -- the README's crm examples, on the migrated guide configuration ------------------
+
+def readme_crm_blocks():
+    """The README's crm configure examples: each indented block (blank lines
+    inside included) that starts with a crm statement.  A group line ending in
+    "…" means "the seed's other members, as before": they are written out."""
+    from grommunio_ocf.migrate import crmconf
+    with open(os.path.join(TOP, "README.md"), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    members = next(s.tokens[2:] for s in crmconf.read_statements(seed_text())[0]
+                   if s.kind == "group" and s.id == "grommunio_svc")
+    blocks, current = [], []
+    for line in lines + ["end"]:
+        if line.startswith("    ") or (current and not line.strip()):
+            current.append(line[4:])
+            continue
+        if current and current[0].split()[0] in crmconf.KEYWORDS - {"node"}:
+            text = "\n".join(current).strip("\n")
+            for group in re.findall(r"^group grommunio_svc (.*) …$", text, re.M):
+                rest = [m for m in members if m not in group.split()]
+                text = text.replace(group + " …", group + " " + " ".join(rest))
+            blocks.append(text + "\n")
+        current = []
+    return blocks
+
+
+README_CRM = readme_crm_blocks()
+
+
+@pytest.fixture(scope="module")
+def migrated_seed(tmp_path_factory, seed_xml):
+    """The guide's configuration after the migration, in a CIB file."""
+    cib = Cib(str(tmp_path_factory.mktemp("migrated-seed")))
+    assert cib.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    return cib.path
+
+
+@pytest.mark.parametrize("block", README_CRM, ids=[b.split()[1] for b in README_CRM])
+def test_readme_crm_example_loads_and_verifies(tmp_path, migrated_seed, block):
+    """Each crm example of the README, loaded into the migrated guide configuration:
+    crmsh (4.4 or 5) takes it, crm_verify (Pacemaker 2.1 or 3.0) finds nothing."""
+    assert "…" not in block
+    cib = Cib(str(tmp_path), template=migrated_seed)
+    assert cib.load(block) == []
+    assert cib.verify() == (0, [])
+
+
+def test_readme_has_the_crm_examples_this_tests():
+    assert [b.split()[1] for b in README_CRM] == [
+        "grodata_binds", "grommunio_health", "node-health-strategy=migrate-on-red",
+        "postfix_maps", "postfix_maps", "stack_health"]
