@@ -165,18 +165,22 @@ def platform_commands(modern=None):
     for the pcs at hand, in order.
 
     Where a command has a form for pcs 0.12 (``--future``: the group and
-    clone keywords, no deprecation warning), the form pcs 0.11.5 takes
-    follows it for the same resource; each pcs runs its own.
+    clone keywords, no deprecation warning), the form pcs 0.11.5 takes is
+    the next ``resource create`` of the same resource; each pcs runs its own.
     """
     commands = [shlex.split(c) for c in readme_commands("pcs ")]
     future = [i for i, argv in enumerate(commands) if "--future" in argv]
     assert future, "the README shows no pcs 0.12 form"
+    alternative = {}
     for i in future:
-        assert commands[i + 1][1:4] == commands[i][1:4] and "--future" not in commands[i + 1], \
-            "the pcs 0.11 form does not follow %s" % " ".join(commands[i])
+        creates = [j for j in range(i + 1, len(commands)) if commands[j][1:3] == commands[i][1:3]]
+        assert creates and commands[creates[0]][1:4] == commands[i][1:4] and \
+            "--future" not in commands[creates[0]], \
+            "no pcs 0.11 form follows %s" % " ".join(commands[i])
+        alternative[i] = creates[0]
     if modern is None:
         modern = pcs_version() >= FUTURE_SINCE
-    other = {i + 1 for i in future} if modern else set(future)
+    other = set(alternative.values()) if modern else set(future)
     return [argv for i, argv in enumerate(commands) if i not in other]
 
 
