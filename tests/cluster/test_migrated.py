@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from services.listeners import TcpAcceptor
+from services.gromox import NEW_CHECKS_OFF, Milter
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 from services.postfix import PostfixConfig
 
@@ -76,6 +76,7 @@ def _health(stmt, env):
         "imap_url", "admin_api_url", "mysql_config", "mysql_socket", "lmtp_address",
         "redis_address", "milter_address")}
     values["check_timeout"] = "2"
+    values.update(NEW_CHECKS_OFF)  # this stand-in has no gromox daemons, nginx or rspamd
     return standin.ours(stmt, "stack-health", values, HEALTH_INTERVAL)
 
 
@@ -114,7 +115,7 @@ def env(scratch, tmp_path_factory, dovecot_session, mariadb, redis_session, admi
     cfg.write_text("mysql_host = localhost\nmysql_username = %s\nmysql_password = %s\n"
                    "mysql_dbname = %s\n" % (DB_USER, DB_PASSWORD, DB_NAME))
     cfg.chmod(0o600)
-    milter = TcpAcceptor()
+    milter = Milter()
     (work / "postfix").mkdir()
     postfix = PostfixConfig(work / "postfix", mariadb)
     postfix.set("smtpd_milters", "inet:%s" % milter.address)
@@ -158,7 +159,7 @@ def restore(cluster, env, dovecot, adminapi):
     dovecot.ensure_running()
     adminapi.reset()
     if env["milter"].closed:
-        env["milter"] = TcpAcceptor(port=env["milter"].port)
+        env["milter"] = Milter(port=env["milter"].port)
     mon = cluster.mon()
     if not everything_started(mon) or mon.failures:
         # cleanup clears fail counts; refresh re-probes every resource, also

@@ -25,7 +25,7 @@ import pytest
 from cluster.cluster import why_not_here
 from cluster.nodes import NodeCluster
 from services.dovecot import Dovecot
-from services.listeners import TcpAcceptor
+from services.gromox import Milter
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 from services.postfix import PostfixConfig
 
@@ -118,7 +118,7 @@ def node_services(nodes, mariadb, redis_session, adminapi_session):
     addresses = [nodes[name].address for name in DATA_NODES]
     ports = tuple(common_free_port(addresses) for _ in range(3))
     dovecots = {}
-    milter = TcpAcceptor()
+    milter = Milter()
     try:
         for name in DATA_NODES:
             dovecots[name] = NodeDovecot(nodes[name].address, ports)

@@ -30,6 +30,7 @@ from cluster import standin
 from cluster.cluster import PACEMAKER_OPTIONS, ClusterError
 from cluster.procs import poll
 from cluster.timings import record
+from services.gromox import NEW_CHECKS_OFF
 
 from .conftest import DATA_NODES, NAMES, WITNESS
 
@@ -70,7 +71,7 @@ def three_nodes(text, env):
             standin.params(stmt), imap_url="imap://localhost:%d" % env["imap_port"],
             lmtp_address="localhost:%d" % env["lmtp_port"], admin_api_url=env["admin_api_url"],
             redis_address=env["redis_address"], milter_address=env["milter_address"],
-            check_timeout=str(CHECK_TIMEOUT)), HEALTH_INTERVAL),
+            check_timeout=str(CHECK_TIMEOUT), **NEW_CHECKS_OFF), HEALTH_INTERVAL),
         "postfix_maps": lambda stmt: standin.ours(stmt, "postfix-maps", dict(
             standin.params(stmt), milters="inet:%s" % env["milter_address"]), MAPS_INTERVAL),
     }, keep=lambda words: words[0] != "property")

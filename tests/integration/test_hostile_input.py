@@ -31,6 +31,7 @@ import pytest
 
 from agentrun import BASE_ENV, assert_clean, run, tree_bound_mb
 from helpers import AGENTS
+from services.gromox import NEW_CHECKS_OFF
 from services.listeners import closed_port
 
 pytestmark = [pytest.mark.integration]
@@ -75,7 +76,7 @@ def baselines(tmp_path):
                           "binds": "%s/a:%s/a %s/b:%s/b" % (grodata, targets, grodata, targets)},
         "stack-health": {"imap_url": "imap://127.0.0.1:%d" % closed_port(), "admin_api_url": "",
                          "mysql_config": "", "lmtp_address": "", "critical": "",
-                         "check_timeout": "1"},
+                         "check_timeout": "1", **NEW_CHECKS_OFF},
         "postfix-maps": {"config_directory": str(postfix), "milters": "", "virtual_transport": "",
                          "maps": "virtual_mailbox_domains=mysql:%s/none.cf" % postfix,
                          "check_timeout": "2"},

@@ -463,14 +463,15 @@ def test_deb_agent_metadata_passes_ocf_tester_checks(installed_deb, name):
 def test_deb_health_agents_pass_ocf_tester(installed_deb, tmp_path, dovecot, mariadb, adminapi,
                                            redis, postfix_config):
     """The full ocf-tester cycle for the packaged health agents, pointed at the test services."""
-    from services.listeners import TcpAcceptor
+    from services.gromox import NEW_CHECKS_OFF, Milter
     from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
     cfg = tmp_path / "mysql_adaptor.cfg"
     cfg.write_text("mysql_username = %s\nmysql_password = %s\nmysql_dbname = %s\n"
                    % (DB_USER, DB_PASSWORD, DB_NAME))
     env = dict(ENV, HA_RSCTMP=str(tmp_path))
-    with TcpAcceptor() as milter:
+    with Milter() as milter:
         rc, out = run_ocf_tester(AGENTDIR + "/stack-health", "pkg_health", [
+            "%s=%s" % item for item in NEW_CHECKS_OFF.items()] + [
             "imap_url=imap://127.0.0.1:%d" % dovecot.imap_port,
             "admin_api_url=" + adminapi.status_url, "mysql_config=%s" % cfg,
             "mysql_socket=" + mariadb.socket, "lmtp_address=127.0.0.1:%d" % dovecot.lmtp_port,

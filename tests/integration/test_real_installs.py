@@ -20,12 +20,10 @@ import subprocess
 
 import pytest
 
+from services.gromox import CHECKS_OFF as ALL_OFF
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 
 pytestmark = [pytest.mark.integration]
-
-ALL_OFF = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
-           "redis_address": "", "milter_address": ""}
 
 # The namespace: $1 scratch directory holding tree/ (files for /etc) and
 # sockets (lines "TARGET"); $2 the server's real socket; then the agent's argv.

@@ -15,15 +15,15 @@ import pytest
 
 from helpers import IMPORTTIME, assert_lean_monitor
 from ocftester import run_ocf_tester
-from services.listeners import FakeImap, Greeter, NoAccept, SilentListener, TcpAcceptor, closed_port
+from services.gromox import CHECKS_OFF, Milter
+from services.listeners import FakeImap, Greeter, NoAccept, SilentListener, closed_port
 from services.mariadb import (DB_NAME, DB_PASSWORD, DB_USER, ED25519_USER, NODB_USER,
                               SWITCH_USER)
 from services.redis import PASSWORD as REDIS_PASSWORD
 
 pytestmark = [pytest.mark.integration]
 
-ALL_OFF = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
-           "redis_address": "", "milter_address": ""}
+ALL_OFF = CHECKS_OFF
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def started(health, **params):
 # -- healthy -----------------------------------------------------------------------
 
 def test_all_six_checks_healthy_in_parallel(health, tmp_path, dovecot, mariadb, redis, adminapi):
-    with TcpAcceptor() as milter:
+    with Milter() as milter:
         params = dict(imap_url="imap://127.0.0.1:%d" % dovecot.imap_port,
                       admin_api_url=adminapi.status_url,
                       mysql_config=mysql_cfg(tmp_path, mariadb), mysql_socket=mariadb.socket,
@@ -79,13 +79,20 @@ def test_all_six_checks_healthy_in_parallel(health, tmp_path, dovecot, mariadb, 
         assert_lean_monitor(health("monitor", prefix=IMPORTTIME, **params))
     assert result.rc == 0, result
     assert result.reason is None
-    lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["imap", "admin_api", "mysql", "lmtp", "redis",
-                                                   "milter"]
-    assert all(" ok " in line for line in lines), result.stdout
-    assert "'* OK Dovecot (Debian) ready.'" in lines[0]  # the [CAPABILITY ...] code left out
-    assert "database up" in lines[1]
-    assert "ping OK" in lines[2]
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    # One line per unit of the guide's group, in its order; the six checked ones say what.
+    assert list(lines) == ["mariadb", "redis", "php-fpm", "gromox-http", "midb", "zcore", "event",
+                           "timer", "imap", "pop3", "delivery-queue", "delivery", "antispam",
+                           "admin-api", "nginx"]
+    assert not any("FAILED" in line or "failed" in line for line in lines.values()), result.stdout
+    # the [CAPABILITY ...] code left out
+    assert lines["imap"].startswith("'* OK Dovecot (Debian) ready.' in "), result.stdout
+    assert lines["admin-api"].startswith("HTTP 200; database up in ")
+    assert lines["mariadb"].startswith("[mysql] ") and "ping OK" in lines["mariadb"]
+    assert lines["delivery-queue"].startswith("[lmtp] '220 ")
+    assert lines["redis"].startswith("+PONG in ")
+    assert lines["antispam"].startswith("[milter] OPTNEG answered, protocol version 6 in ")
+    assert lines["gromox-http"] == "not checked (gromox_http_url and exmdb_address off)"
 
 
 def test_monitor_before_start_is_not_running_and_stop_is_safe(health, adminapi):
@@ -329,8 +336,8 @@ def test_redis_pong_and_auth_required(health, redis, redis_auth):
                              "the check does not log in" % redis_auth.address)
 
 
-def test_milter_connect(health):
-    with TcpAcceptor() as milter:
+def test_milter_negotiates(health):
+    with Milter() as milter:
         params = dict(milter_address=milter.address, critical="milter")
         started(health, **params)
         assert health("monitor", **params).rc == 0
@@ -475,8 +482,9 @@ def test_health_attribute_without_attrd_only_warns(health, adminapi):
     ("lmtp_address", "host name:24", "is not a host name or address"),
     ("redis_address", "127.0.0.1:65536", "port 65536 is out of range"),
     ("milter_address", "localhost", "the port is missing (HOST:PORT)"),
-    ("critical", "imap,pop3", "critical: unknown 'pop3' (choose from imap, admin_api, mysql, "
-                              "lmtp, redis, milter)"),
+    ("critical", "imap,pop", "critical: unknown 'pop' (choose from imap, admin_api, mysql, "
+                             "lmtp, gromox_http, exmdb, midb, zcore, sync, pop3, event, timer, "
+                             "web, antispam, redis, milter, queue)"),
     ("fall", "0", "fall: 0 is less than 1"),
     ("fall", "-2", "fall: -2 is less than 1"),
     ("fall", "two", "fall: 'two' is not an integer"),
@@ -499,7 +507,10 @@ def test_every_check_off_is_a_configuration_error(health):
     result = health("validate-all")
     assert result.rc == 6
     assert result.reason == ("at least one of imap_url, admin_api_url, mysql_config, lmtp_address, "
-                             "redis_address, milter_address must be set (each is empty or invalid)")
+                             "gromox_http_url, exmdb_address, midb_address, zcore_socket, "
+                             "sync_url, pop3_address, event_address, timer_address, web_url, "
+                             "antispam_url, redis_address, milter_address, queue_dir must be set "
+                             "(each is empty or invalid)")
 
 
 def test_stop_with_bad_input_still_clears_the_state(health, adminapi, tmp_path):
@@ -532,7 +543,9 @@ def test_off_turns_a_check_off_as_empty_does(health, adminapi):
     started(health, **params)
     result = health("monitor", args=("--verbose",), **params)
     assert result.rc == 0, result
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["admin_api"]
+    checked = [line.split(":")[0] for line in result.stdout.splitlines()
+               if "not checked" not in line]
+    assert checked == ["admin-api"]
     everything_off = health("validate-all", **dict(params, admin_api_url="off"))
     assert everything_off.rc == 6
     assert everything_off.reason.startswith("at least one of imap_url, admin_api_url")

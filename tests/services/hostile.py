@@ -14,12 +14,21 @@ through a mysql_adaptor.cfg written next to the run (``directory``).
 
 import os
 
+from services.gromox import (ACCESS_DENIED, CHECKS_OFF, NO_SUCH_SESSION, OPTNEG_REPLY, Exmdb,
+                             LineDaemon, UnixPeer)
 from services.listeners import Greeter, NoAccept, Responder, SilentListener, Streamer
 from services.mysqlwire import error, frame, handshake
 
 HUGE = 1 << 20          # a line of 1 MiB
 HTTP_END = b"\r\n\r\n"  # the end of our request's head
-CHECKS = ("imap", "admin_api", "mysql", "lmtp", "redis", "milter")
+CHECKS = ("imap", "admin_api", "mysql", "lmtp", "gromox_http", "exmdb", "midb", "zcore", "sync",
+          "pop3", "event", "timer", "web", "antispam", "redis", "milter")
+# The URL checks: the parameter and the path asked.
+URLS = {"admin_api": ("admin_api_url", "/api/v1/status"),
+        "gromox_http": ("gromox_http_url", ""),
+        "sync": ("sync_url", "/Microsoft-Server-ActiveSync"),
+        "web": ("web_url", "/robots.txt"),
+        "antispam": ("antispam_url", "/ping")}
 
 
 class Case:
@@ -35,12 +44,14 @@ class Case:
 
     def params(self, peer, directory):
         """stack-health parameters: this check on ``peer``, every other check off."""
-        values = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
-                  "redis_address": "", "milter_address": "", "critical": self.check}
+        values = dict(CHECKS_OFF, critical=self.check)
         if self.check == "imap":
             values["imap_url"] = "%s://%s" % (self.scheme or "imap", peer.address)
-        elif self.check == "admin_api":
-            values["admin_api_url"] = "http://%s/api/v1/status" % peer.address
+        elif self.check in URLS:
+            parameter, path = URLS[self.check]
+            values[parameter] = "http://%s%s" % (peer.address, path)
+        elif self.check == "zcore":
+            values["zcore_socket"] = peer.path
         elif self.check == "mysql":
             values["mysql_config"] = os.path.join(directory, "mysql_adaptor.cfg")
             with open(values["mysql_config"], "w", encoding="ascii") as cfg:
@@ -147,7 +158,127 @@ CASES = [
     Case("mysql-trickle", "mysql",
          lambda: Streamer(b"", frame(handshake(), 0), interval=0.3), 1, "no handshake within"),
     Case("mysql-silent", "mysql", SilentListener, 1, "no handshake within"),
-    # -- milter: a TCP connect; whatever the peer says after it is not read ------------------
-    Case("milter-flood", "milter", lambda: Streamer(b"", b"\xff" * 65536), 0, None),
+    # -- milter: SMFIC_OPTNEG; the answer's length is read, never trusted --------------------
+    Case("milter-flood", "milter", lambda: Streamer(b"", b"\xff" * 65536), 1,
+         "announced a 4294967295-byte answer to OPTNEG"),
+    Case("milter-4GB-then-zeros", "milter",
+         lambda: Streamer(b"\xff\xff\xff\xff", b"\0" * 65536, wait_for=b"O"), 1,
+         "announced a 4294967295-byte answer"),
+    Case("milter-garbage", "milter", lambda: Streamer(b"", bytes(range(256)) * 256), 1,
+         "announced a 66051-byte answer"),
+    Case("milter-silent", "milter", SilentListener, 1, "no answer to OPTNEG within"),
+    Case("milter-trickle", "milter", lambda: Streamer(b"", OPTNEG_REPLY, interval=0.3), 1,
+         "answer to OPTNEG within"),
     Case("milter-no-accept", "milter", NoAccept, 1, "no connection within"),
+    # -- gromox-http and the web front: the HTTP answer's limits ----------------------------
+    Case("gromox_http-silent", "gromox_http", SilentListener, 1, "no answer within"),
+    Case("gromox_http-endless-headers", "gromox_http",
+         lambda: Streamer(b"HTTP/1.1 401 Unauthorized\r\n",
+                          b'WWW-Authenticate: Basic realm="msrpc realm"\r\n' * 4096,
+                          wait_for=HTTP_END), 1, "bytes of status line and headers"),
+    Case("gromox_http-garbage", "gromox_http",
+         lambda: Streamer(b"", bytes(range(256)) * 256, wait_for=HTTP_END), 1,
+         "answered without HTTP"),
+    Case("gromox_http-huge-realm", "gromox_http",
+         _http(b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="'
+               + b"m" * HUGE + b'"\r\n\r\n'), 1, "bytes of status line and headers"),
+    Case("sync-trickle", "sync",
+         lambda: Streamer(b"", b"HTTP/1.1 401 Unauthorized\r\n", interval=0.3, wait_for=HTTP_END),
+         1, "no answer within"),
+    Case("sync-5000-digit-status", "sync",
+         _http(b"HTTP/1.1 " + b"4" * 5000 + b" Unauthorized\r\n\r\n"), 1, "malformed status line"),
+    Case("web-endless-body", "web",
+         lambda: Streamer(b"HTTP/1.1 200 OK\r\n\r\n", b"User-agent: *\n" * 4096,
+                          wait_for=HTTP_END), 1, "bytes of body"),
+    Case("web-announces-1.5GB", "web",
+         _http(b"HTTP/1.1 200 OK\r\nContent-Length: 1500000000\r\n\r\nUser-agent: *"), 1,
+         "announced 1500000000 bytes of body"),
+    Case("antispam-endless-line", "antispam",
+         lambda: Streamer(b"HTTP/1.1 200 OK\r\n\r\npong", b"g" * 65536, wait_for=HTTP_END), 1,
+         "bytes of body"),
+    # -- exmdb: one byte is read, whatever follows ------------------------------------------
+    Case("exmdb-silent", "exmdb", SilentListener, 1, "no answer to the ping within"),
+    Case("exmdb-garbage", "exmdb",
+         lambda: Streamer(b"", bytes(range(255, 0, -1)) * 256, wait_for=b"\0\0\0\0"), 1,
+         "answered the ping with ff, not 00"),
+    Case("exmdb-refused", "exmdb", lambda: Exmdb(refuse=True), 1, "access_deny"),
+    Case("exmdb-00-then-flood", "exmdb",
+         lambda: Streamer(b"\0", b"\xff" * 65536, wait_for=b"\0\0\0\0"), 0, None),
+    # -- midb, event, timer: 64-byte lines, the refusal without a line end ------------------
+    Case("midb-garbage", "midb", lambda: Streamer(b"", bytes(range(11, 256)) * 256), 1,
+         "more than 64 bytes without a line end"),
+    Case("midb-silent", "midb", SilentListener, 1, "no greeting within"),
+    Case("midb-trickle", "midb", lambda: Streamer(b"", b"OK", interval=0.3), 1,
+         "no complete greeting within"),
+    Case("midb-endless-answer", "midb", lambda: Streamer(b"OK\r\n", b"T" * 65536), 1,
+         "more than 64 bytes without a line end as the answer to PING"),
+    Case("midb-access-denied", "midb", lambda: LineDaemon("midb", refuse=True), 1,
+         "'FALSE Access denied'"),
+    Case("event-access-denied-kept-open", "event", lambda: Greeter(ACCESS_DENIED), 1,
+         "'FALSE Access denied'"),
+    Case("event-endless-false-lines", "event",
+         lambda: Streamer(b"OK\r\n", b"FALSE\r\n" * 4096), 1, "answered PING with 'FALSE'"),
+    Case("timer-access-denied", "timer", lambda: LineDaemon("timer", refuse=True), 1,
+         "'FALSE Access denied'"),
+    Case("timer-huge-greeting", "timer", lambda: Greeter(b"OK" + b" " * HUGE + b"\r\n"), 1,
+         "more than 64 bytes without a line end"),
+    # -- zcore: a Unix socket; the length is never trusted ----------------------------------
+    Case("zcore-4GB-length", "zcore",
+         lambda: UnixPeer(handle=_after_call(b"\x00\xff\xff\xff\xff" + b"\0" * 65536)), 1,
+         "announced a 4294967295-byte answer"),
+    Case("zcore-garbage", "zcore",
+         lambda: UnixPeer(handle=_after_call(bytes(range(255, -1, -1)) * 256)), 1,
+         "answered checksession with ff (not a zcore answer)"),
+    Case("zcore-silent", "zcore", lambda: UnixPeer(handle=_silent), 1,
+         "no answer to checksession within"),
+    Case("zcore-trickle", "zcore", lambda: UnixPeer(handle=_trickle(NO_SUCH_SESSION)), 1,
+         "within 2.0s"),
+    # -- POP3: one bounded line ------------------------------------------------------------
+    Case("pop3-endless-line", "pop3", lambda: Streamer(b"+OK", b"o" * 65536), 1,
+         "without a line end"),
+    Case("pop3-trickle", "pop3", lambda: Streamer(b"", b"+OK slow ", interval=0.3), 1,
+         "no complete greeting within"),
+    Case("pop3-silent", "pop3", SilentListener, 1, "no greeting within"),
+    Case("pop3-garbage", "pop3", lambda: Greeter(b"\xff\xfe\x1b[2J" * 100 + b"\r\n"), 1,
+         "not +OK"),
 ]
+
+
+def _read_call(conn):
+    """Read the 21 bytes of the check's checksession call (or until it goes away)."""
+    data = b""
+    while len(data) < 21:
+        chunk = conn.recv(21 - len(data))
+        if not chunk:
+            return False
+        data += chunk
+    return True
+
+
+def _after_call(answer):
+    def handle(conn):
+        if _read_call(conn):
+            conn.sendall(answer)
+            _silent(conn)
+    return handle
+
+
+def _silent(conn):
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def _trickle(answer, interval=0.3):
+    import time
+
+    def handle(conn):
+        if not _read_call(conn):
+            return
+        for byte in answer:
+            time.sleep(interval)
+            conn.sendall(bytes((byte,)))
+        _silent(conn)
+    return handle

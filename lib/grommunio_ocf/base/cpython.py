@@ -27,6 +27,19 @@ except ImportError:  # pragma: no cover
 SocketTimeout = sockets.timeout
 
 
+def ssl_core():
+    """``_ssl``, the C core of ``ssl`` (for TLS without ssl.py: protocols/rawtls).
+
+    Imported on first use, not here: loading OpenSSL costs a monitor ~4 ms,
+    which a check without TLS should not pay.  ``ssl.py`` itself adds ~13 ms
+    of ``enum``, ``socket`` and ``base64`` on top, for nothing a client that
+    does not verify certificates uses.  ``ssl``'s exception classes are
+    ``_ssl``'s own, so either module's names catch the same errors.
+    """
+    import _ssl
+    return _ssl
+
+
 def sha1(data):
     """SHA-1 of ``data``, for a protocol (MariaDB's native password), not for security.
 

@@ -139,6 +139,14 @@ class CheckAgent(Agent):
                                   o.state == Outcome.DEGRADED, o.latency, o.name in critical)
                                  for o in outcomes]
 
+    def report(self, outcomes, op, critical):
+        """Human mode (``--verbose``): one line per check, unless an agent says otherwise.
+
+        Only start and monitor print through this; ``inspect`` (grommunio-ocf-check)
+        always hands over one row per check.
+        """
+        report(outcomes, op, critical)
+
     # -- helpers ---------------------------------------------------------------
 
     def _evaluate(self, values, op, depth):
@@ -202,7 +210,7 @@ class CheckAgent(Agent):
             if op.deadline.remaining() <= self.poll_interval + min(MIN_ROUND, op.timeout / 10):
                 break
             time.sleep(self.poll_interval)
-        report(outcomes, op, critical)
+        self.report(outcomes, op, critical)
         for outcome in outcomes:  # once per start; monitors only show them with --verbose
             if outcome.state == Outcome.WARNED:
                 self.log.warning("%s: %s" % (outcome.name, outcome.detail))
@@ -223,7 +231,7 @@ class CheckAgent(Agent):
         if state is None:
             return Status.NOT_RUNNING
         outcomes, critical, status, reason = self._evaluate(values, op, op.depth)
-        report(outcomes, op, critical)
+        self.report(outcomes, op, critical)
         updated = dict(state)
         fails = number(state, "fails")
         fall = self.shared_value(values, "fall")

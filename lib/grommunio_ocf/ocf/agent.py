@@ -116,6 +116,11 @@ class Operation:
                            % (text, ", ".join(str(x) for x in levels)))
         return level
 
+    def say(self, text):
+        """One free-form line of human mode (``--verbose``)."""
+        if self.verbose:
+            _write(self.stdout, printable(text, 2048) + "\n")
+
     def report(self, name, target, result, detail="", latency=None):
         """One line of human mode: ``name target result latency detail``."""
         if not self.verbose:

@@ -130,3 +130,77 @@ def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
     return LineReader(sock, deadline, address).line(what, limit)
 
 
+def connect_unix(path, deadline):
+    """A stream connection to the Unix socket ``path``, or ``CheckFailed``."""
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    try:
+        sock.settimeout(seconds(deadline))
+        sock.connect(path)
+    except FileNotFoundError:
+        sock.close()
+        raise CheckFailed("no socket at %s (service down?)" % path) from None
+    except ConnectionRefusedError:
+        sock.close()
+        raise CheckFailed("connection refused on %s (service down?)" % path) from None
+    except SocketTimeout:
+        sock.close()
+        raise CheckFailed("no connection within %s on %s" % (budget_text(deadline), path)) from None
+    except OSError as exc:
+        sock.close()
+        raise CheckFailed("cannot connect to %s: %s" % (path, exc.strerror or exc)) from None
+    return sock
+
+
+def send(sock, data, deadline, peer, what):
+    """``sendall`` within the deadline, or ``CheckFailed`` naming ``what``."""
+    try:
+        sock.settimeout(seconds(deadline))
+        sock.sendall(data)
+    except SocketTimeout:
+        raise CheckFailed("%s did not take the %s within %s" % (peer, what, budget_text(deadline))) \
+            from None
+    except OSError as exc:
+        raise CheckFailed("%s: %s while sending the %s" % (peer, exc.strerror or exc, what)) from None
+
+
+def recv_exact(sock, count, deadline, peer, what, partial_ok=False):
+    """Exactly ``count`` bytes (``count`` is small: the caller's bound).
+
+    With ``partial_ok``, the peer closing early returns what came (a refusal
+    shorter than the answer) instead of failing.
+    """
+    data = b""
+    while len(data) < count:
+        left = deadline.remaining()
+        if left <= 0.0:
+            raise _late_bytes(peer, what, deadline, data)
+        try:
+            sock.settimeout(left)
+            chunk = sock.recv(count - len(data))
+        except SocketTimeout:
+            raise _late_bytes(peer, what, deadline, data) from None
+        except OSError as exc:
+            raise CheckFailed("%s: %s while waiting for the %s"
+                              % (peer, exc.strerror or exc, what)) from None
+        if not chunk:
+            if partial_ok:
+                return data
+            if data:
+                raise CheckFailed("%s closed the connection %d bytes into the %s"
+                                  % (peer, len(data), what))
+            raise CheckFailed("%s closed the connection before the %s" % (peer, what))
+        data += chunk
+    return data
+
+
+def _late_bytes(peer, what, deadline, data):
+    if data:
+        return CheckFailed("no complete %s within %s from %s (%d of its bytes came)"
+                           % (what, budget_text(deadline), peer, len(data)))
+    return CheckFailed("no %s within %s from %s" % (what, budget_text(deadline), peer))
+
+
+def hexbytes(data, limit=16):
+    """``00 04 00 00`` -- a peer's bytes for a message, at most ``limit`` of them."""
+    text = " ".join("%02x" % b for b in data[:limit])
+    return text + (" ..." if len(data) > limit else "")

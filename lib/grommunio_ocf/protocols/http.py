@@ -31,25 +31,51 @@ STATUS_LINE_LIMIT = 512
 
 
 def check(url, deadline, verify=False):
+    status, reason, _headers, body = exchange(url, deadline, verify,
+                                              extra="Accept: application/json\r\n")
+    return judge(url, status, reason, body)
+
+
+def exchange(url, deadline, verify=False, method="GET", extra=""):
+    """One request; ``(status, reason, header lines, body)`` -- the body of a 200 only.
+
+    ``extra``: more header lines, each ending in CRLF.
+    """
     sock = connect(url.address, deadline)
     if url.scheme == "https":
         from . import tls
         sock = tls.wrap(tls.context(verify), sock, url.address, deadline)
     host = str(url.address) if url.port != {"http": 80, "https": 443}[url.scheme] else url.host
-    request = ("GET %s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n"
+    request = ("%s %s HTTP/1.0\r\nHost: %s\r\n%s"
                "User-Agent: grommunio-ocf stack-health\r\nConnection: close\r\n\r\n"
-               % (url.path or "/", host))
+               % (method, url.path or "/", host, extra))
     try:
         sock.settimeout(seconds(deadline))
         sock.sendall(request.encode("ascii"))
-        status, reason, body = Response(sock, deadline, url).read()
+        response = Response(sock, deadline, url)
+        status, reason, body = response.read()
     except SocketTimeout:
         raise CheckFailed("no answer within %s from %s" % (budget_text(deadline), url)) from None
     except OSError as exc:
         raise CheckFailed("%s: %s" % (url, exc.strerror or exc)) from None
     finally:
         sock.close()
-    return judge(url, status, reason, body)
+    return status, reason, response.headers, body
+
+
+def realms(header_lines):
+    """The ``realm="..."`` of every ``WWW-Authenticate`` header line."""
+    found = []
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.strip().lower() != "www-authenticate":
+            continue
+        start = value.find('realm="')
+        if start >= 0:
+            end = value.find('"', start + 7)
+            if end > 0:
+                found.append(value[start + 7:end])
+    return found
 
 
 class Response:
@@ -61,6 +87,7 @@ class Response:
         self.url = url
         self.data = b""
         self.closed = False
+        self.headers = []
 
     def _more(self, limit):
         """Append what the peer sends next (at most ``limit`` bytes); False at its end."""
@@ -83,6 +110,7 @@ class Response:
         head, body = self.data[:head_end], self.data[head_end:]
         lines = head.decode("utf-8", "replace").split("\n")
         status, reason = parse_status_line(lines[0], self.url)
+        self.headers = [line.rstrip("\r") for line in lines[1:] if line.strip()]
         if status != 200:
             return status, reason, b""
         length, chunked = _framing(lines[1:], self.url)

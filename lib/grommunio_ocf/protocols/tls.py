@@ -1,10 +1,15 @@
-"""TLS for the protocol checks: a client context and a handshake inside the deadline."""
+"""TLS for the protocol checks: a client context and a handshake inside the deadline.
 
-import ssl
+Not verifying (the default) speaks TLS through ``rawtls`` on CPython's
+``_ssl`` and never imports ``ssl``; verifying uses ``ssl``'s default
+context (system CAs, host name).  Both raise ``_ssl``'s error classes.
+"""
 
-from ..base.cpython import SocketTimeout
+from ..base.cpython import SocketTimeout, ssl_core
 from ..checks.contract import CheckFailed
 from . import budget_text
+
+_ssl = ssl_core()  # imported with this module: only a check that speaks TLS pays for it
 
 
 def context(verify):
@@ -16,16 +21,16 @@ def context(verify):
     cluster for a renewal problem.
     """
     if verify:
+        import ssl
         return ssl.create_default_context()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    from . import rawtls
+    return rawtls.context()
 
 
 def failure(exc, address, deadline):
     """A TLS-layer exception as a ``CheckFailed`` for ``address``."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
+    verify_error = getattr(_ssl, "SSLCertVerificationError", None)  # Python >= 3.7
+    if verify_error is not None and isinstance(exc, verify_error):
         return CheckFailed("TLS certificate of %s not accepted: %s (tls_verify=true)"
                             % (address, exc.verify_message or exc.reason))
     if isinstance(exc, SocketTimeout):
@@ -42,7 +47,10 @@ def wrap(ctx, sock, address, deadline):
     """
     try:
         sock.settimeout(max(0.001, deadline.remaining()))
+        if isinstance(ctx, _ssl._SSLContext) and not hasattr(ctx, "wrap_socket"):
+            from . import rawtls
+            return rawtls.wrap(ctx, sock, address.host)
         return ctx.wrap_socket(sock, server_hostname=address.host)
-    except (ssl.SSLError, OSError, ValueError) as exc:
+    except (_ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
         raise failure(exc, address, deadline) from None

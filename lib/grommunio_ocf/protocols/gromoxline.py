@@ -1,0 +1,109 @@
+"""gromox's line services: midb, event and timer greet ``OK`` and answer ``PING`` with ``TRUE``.
+
+The three daemons share one accept path (gromox exch/midb/main.cpp,
+tools/event.cpp, tools/timer.cpp): a peer whose address *string* is on
+the allow-list (default ``::1``) gets ``OK\\r\\n``; any other gets
+``FALSE Access denied`` -- 19 bytes, *no* line end, because the length
+written is 19 -- and the connection closes.  A daemon out of threads says
+``FALSE Maximum ...`` (cut to 35 bytes by event and timer) and closes.
+
+After ``OK`` the check sends its ping and reads one line:
+
+* midb takes ``PING <dir>`` -- exactly two words (exch/midb/cmd_parser.cpp:
+  PING is registered with two arguments, fewer earn ``FALSE 1``);
+* event and timer take a bare ``PING`` (strcasecmp with the whole line).
+  Never three words to event: it takes ``A B C`` as an event to broadcast.
+
+``TRUE\\r\\n`` proves the daemon's command loop runs.  ``QUIT`` ends the
+session politely (all three answer ``BYE``; the answer is not awaited).
+"""
+
+from ..base.cpython import SocketTimeout
+from ..base.text import quoted
+from ..checks.contract import CheckFailed
+from . import budget_text, connect, send
+
+GREETING_LIMIT = 64  # "OK\r\n" is 4 bytes, the longest refusal 35
+ANSWER_LIMIT = 64    # "TRUE\r\n", or "FALSE <number>\r\n"
+REFUSED = b"FALSE Access denied"
+
+
+def check(address, deadline, command, acl):
+    """Greeting, ``command`` (bytes with CRLF), ``TRUE``.  ``acl``: where the
+    daemon's allow-list is configured, for the message."""
+    sock = connect(address, deadline)
+    try:
+        greeting = _line(sock, deadline, address, "greeting", GREETING_LIMIT)
+        if greeting.startswith(REFUSED):
+            local = _local_address(sock)
+            raise CheckFailed("%s refused this check's address %s: 'FALSE Access denied' "
+                              "(not on its allow-list, %s; connect to [::1])"
+                              % (address, local, acl))
+        if greeting != b"OK\r\n":
+            raise CheckFailed("%s greeted with %s, not OK" % (address, _shown(greeting)))
+        send(sock, command, deadline, address, "ping")
+        answer = _line(sock, deadline, address, "answer to PING", ANSWER_LIMIT)
+        if answer != b"TRUE\r\n":
+            raise CheckFailed("%s answered PING with %s, not TRUE" % (address, _shown(answer)))
+        try:
+            sock.sendall(b"QUIT\r\n")
+        except OSError:
+            pass
+    finally:
+        sock.close()
+    return "OK, PING answered TRUE"
+
+
+def _line(sock, deadline, address, what, limit):
+    """Bytes up to and with the first LF, or all the peer sent before closing.
+
+    A refusal has no line end: the peer's close ends it, or its 19 bytes
+    (a peer that refuses and keeps the connection open).  More than
+    ``limit`` bytes without a line end fail.
+    """
+    data = b""
+    while b"\n" not in data and not data.startswith(REFUSED):
+        if len(data) >= limit:
+            raise CheckFailed("%s sent more than %d bytes without a line end as the %s"
+                              % (address, limit, what))
+        chunk = _some(sock, deadline, address, what, limit - len(data), data)
+        if not chunk:
+            if not data:
+                raise CheckFailed("%s closed the connection before the %s" % (address, what))
+            return data
+        data += chunk
+    end = data.find(b"\n")
+    return data if end < 0 else data[:end + 1]  # a line; what a chatty peer sent beyond it is dropped
+
+
+def _some(sock, deadline, address, what, size, data):
+    """What the peer sends next (b"" when it closed), waiting at most for the deadline."""
+    left = deadline.remaining()
+    if left <= 0.0:
+        raise _late(address, what, deadline, data)
+    try:
+        sock.settimeout(left)
+        return sock.recv(size)
+    except SocketTimeout:
+        raise _late(address, what, deadline, data) from None
+    except OSError as exc:
+        raise CheckFailed("%s: %s while waiting for the %s"
+                          % (address, exc.strerror or exc, what)) from None
+
+
+def _late(address, what, deadline, data):
+    if data:
+        return CheckFailed("no complete %s within %s from %s (%d bytes without a line end)"
+                           % (what, budget_text(deadline), address, len(data)))
+    return CheckFailed("no %s within %s from %s" % (what, budget_text(deadline), address))
+
+
+def _shown(data):
+    return quoted(data.decode("latin-1").rstrip("\r\n"), 40)
+
+
+def _local_address(sock):
+    try:
+        return str(sock.getsockname()[0])
+    except (OSError, IndexError):
+        return "unknown"
