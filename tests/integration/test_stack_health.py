@@ -15,7 +15,7 @@ import pytest
 
 from helpers import IMPORTTIME, assert_lean_monitor
 from ocftester import run_ocf_tester
-from services.gromox import CHECKS_OFF, Milter
+from services.gromox import CHECKS_OFF, NEW_CHECKS_OFF, Milter
 from services.listeners import FakeImap, Greeter, NoAccept, SilentListener, closed_port
 from services.mariadb import (DB_NAME, DB_PASSWORD, DB_USER, ED25519_USER, NODB_USER,
                               SWITCH_USER)
@@ -528,6 +528,7 @@ def test_ocf_tester_passes(tmp_path, dovecot, mariadb, adminapi, redis):
                "admin_api_url=" + adminapi.status_url, "mysql_config=" + cfg,
                "mysql_socket=" + mariadb.socket, "lmtp_address=127.0.0.1:%d" % dovecot.lmtp_port,
                "redis_address=" + redis.address]
+    options += ["%s=%s" % item for item in NEW_CHECKS_OFF.items()]
     rc, out = run_ocf_tester("/usr/lib/ocf/resource.d/grommunio/stack-health", "health_test", options,
                              env={"HA_RSCTMP": str(tmp_path)})
     assert rc == 0, out

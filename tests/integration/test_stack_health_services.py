@@ -235,16 +235,16 @@ def test_new_checks_import_nothing_a_monitor_avoids(tmp_path, stack):
     ssl.py's import alone costs ~13 ms."""
     import subprocess
     import sys
-    from conftest import LIB
+    from helpers import LIB
     from services.gromox import self_signed
     with nginx_front(tls=self_signed(str(tmp_path))) as nginx:
         params = stack.params(sync_url=nginx.url("/Microsoft-Server-ActiveSync"),
                               web_url=nginx.url("/robots.txt"))
         code = ("import sys; sys.path.insert(0, %r)\n"
-                "from grommunio_ocf.deadline import Deadline\n"
-                "from grommunio_ocf.params import parse\n"
-                "from grommunio_ocf.stackchecks import CHECKS\n"
-                "from grommunio_ocf.stackparams import PARAMS\n"
+                "from grommunio_ocf.ocf.deadline import Deadline\n"
+                "from grommunio_ocf.ocf.params import parse\n"
+                "from grommunio_ocf.stack.checks import CHECKS\n"
+                "from grommunio_ocf.stack.params import PARAMS\n"
                 "env = {'OCF_RESKEY_' + k: v for k, v in %r.items()}\n"
                 "values, problems = parse(PARAMS, env)\n"
                 "assert not problems, problems\n"

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from grommunio_ocf import gromoxqueue
-from grommunio_ocf.deadline import Deadline
-from grommunio_ocf.health import CheckDegraded, CheckFailed, Outcome
-from grommunio_ocf.netaddr import parse_address, parse_url
+from grommunio_ocf.base.netaddr import parse_address, parse_url
+from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed, Outcome
+from grommunio_ocf.ocf.deadline import Deadline
+from grommunio_ocf.stack import queue as gromoxqueue
 from grommunio_ocf.protocols import activesync, exmdb, gromoxhttp, gromoxline, milter, pop3
 from grommunio_ocf.protocols import robots, rspamd, zcore
 from services.gromox import (GSYNC_401, MAPI_PATH, NO_SUCH_SESSION, OPTNEG_REPLY, Exmdb,
@@ -291,7 +291,7 @@ def test_queue_directory_missing_fails(tmp_path):
 # -- --verbose: one line per unit, in the guide's order ---------------------------------
 
 def test_verbose_lines_follow_the_guide():
-    from grommunio_ocf import stackreport
+    from grommunio_ocf.stack import report as stackreport
     outcomes = [Outcome("gromox_http", "u", Outcome.PASSED, "401 msrpc realm", 0.0021),
                 Outcome("exmdb", "a", Outcome.FAILED, "connection refused by [::1]:5000", 0.0003),
                 Outcome("sync", "u", Outcome.PASSED, "401 GSync realm", 0.0098),

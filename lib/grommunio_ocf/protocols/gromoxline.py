@@ -33,7 +33,8 @@ def check(address, deadline, command, acl):
     daemon's allow-list is configured, for the message."""
     sock = connect(address, deadline)
     try:
-        greeting = _line(sock, deadline, address, "greeting", GREETING_LIMIT)
+        lines = _Lines(sock, deadline, address)
+        greeting = lines.next("greeting", GREETING_LIMIT)
         if greeting.startswith(REFUSED):
             local = _local_address(sock)
             raise CheckFailed("%s refused this check's address %s: 'FALSE Access denied' "
@@ -42,7 +43,7 @@ def check(address, deadline, command, acl):
         if greeting != b"OK\r\n":
             raise CheckFailed("%s greeted with %s, not OK" % (address, _shown(greeting)))
         send(sock, command, deadline, address, "ping")
-        answer = _line(sock, deadline, address, "answer to PING", ANSWER_LIMIT)
+        answer = lines.next("answer to PING", ANSWER_LIMIT)
         if answer != b"TRUE\r\n":
             raise CheckFailed("%s answered PING with %s, not TRUE" % (address, _shown(answer)))
         try:
@@ -54,41 +55,54 @@ def check(address, deadline, command, acl):
     return "OK, PING answered TRUE"
 
 
-def _line(sock, deadline, address, what, limit):
-    """Bytes up to and with the first LF, or all the peer sent before closing.
+class _Lines:
+    """Lines as bytes, each bounded, all by the deadline; what came beyond a
+    line is kept for the next.
 
     A refusal has no line end: the peer's close ends it, or its 19 bytes
-    (a peer that refuses and keeps the connection open).  More than
-    ``limit`` bytes without a line end fail.
+    (a peer that refuses and keeps the connection open).
     """
-    data = b""
-    while b"\n" not in data and not data.startswith(REFUSED):
-        if len(data) >= limit:
-            raise CheckFailed("%s sent more than %d bytes without a line end as the %s"
-                              % (address, limit, what))
-        chunk = _some(sock, deadline, address, what, limit - len(data), data)
-        if not chunk:
-            if not data:
-                raise CheckFailed("%s closed the connection before the %s" % (address, what))
-            return data
-        data += chunk
-    end = data.find(b"\n")
-    return data if end < 0 else data[:end + 1]  # a line; what a chatty peer sent beyond it is dropped
 
+    def __init__(self, sock, deadline, address):
+        self.sock = sock
+        self.deadline = deadline
+        self.address = address
+        self.data = b""
 
-def _some(sock, deadline, address, what, size, data):
-    """What the peer sends next (b"" when it closed), waiting at most for the deadline."""
-    left = deadline.remaining()
-    if left <= 0.0:
-        raise _late(address, what, deadline, data)
-    try:
-        sock.settimeout(left)
-        return sock.recv(size)
-    except SocketTimeout:
-        raise _late(address, what, deadline, data) from None
-    except OSError as exc:
-        raise CheckFailed("%s: %s while waiting for the %s"
-                          % (address, exc.strerror or exc, what)) from None
+    def next(self, what, limit):
+        while True:
+            end = self.data.find(b"\n", 0, limit)
+            if end >= 0:
+                line, self.data = self.data[:end + 1], self.data[end + 1:]
+                return line
+            if self.data.startswith(REFUSED):
+                line, self.data = self.data, b""
+                return line
+            if len(self.data) >= limit:
+                raise CheckFailed("%s sent more than %d bytes without a line end as the %s"
+                                  % (self.address, limit, what))
+            chunk = self._some(what, limit - len(self.data))
+            if not chunk:
+                if not self.data:
+                    raise CheckFailed("%s closed the connection before the %s"
+                                      % (self.address, what))
+                line, self.data = self.data, b""
+                return line
+            self.data += chunk
+
+    def _some(self, what, size):
+        """What the peer sends next (b"" when it closed), waiting at most for the deadline."""
+        left = self.deadline.remaining()
+        if left <= 0.0:
+            raise _late(self.address, what, self.deadline, self.data)
+        try:
+            self.sock.settimeout(left)
+            return self.sock.recv(size)
+        except SocketTimeout:
+            raise _late(self.address, what, self.deadline, self.data) from None
+        except OSError as exc:
+            raise CheckFailed("%s: %s while waiting for the %s"
+                              % (self.address, exc.strerror or exc, what)) from None
 
 
 def _late(address, what, deadline, data):
