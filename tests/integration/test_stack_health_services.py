@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from helpers import IMPORTTIME, assert_lean_monitor
 from services.gromox import (CHECKS_OFF, Exmdb, LineDaemon, Milter, Zcore, gromox_http,
                              nginx_front, rspamd_controller)
 from services.listeners import Greeter, SilentListener, closed_port
@@ -36,12 +37,13 @@ DEFAULT_CRITICAL = {"imap", "admin_api", "mysql", "lmtp", "gromox_http", "exmdb"
 
 @pytest.fixture
 def health(agent, tmp_path):
-    def call(action, env=None, args=(), **params):
+    def call(action, env=None, args=(), prefix=None, **params):
         values = dict(CHECKS_OFF, check_timeout="2")
         values.update(params)
         environ = {"HA_RSCTMP": str(tmp_path / "rsctmp")}
         environ.update(env or {})
-        return agent("stack-health", action, values, env=environ, args=args, timeout=60)
+        extra = {"prefix": prefix} if prefix else {}
+        return agent("stack-health", action, values, env=environ, args=args, timeout=60, **extra)
     return call
 
 
@@ -103,6 +105,9 @@ def test_every_new_check_healthy_one_line_per_unit(health, stack):
     assert health("start", **params).rc == 0
     result = health("monitor", args=("--verbose",), **params)
     assert result.rc == 0, result
+    lean = health("monitor", prefix=IMPORTTIME, **params)
+    assert lean.rc == 0, lean
+    assert_lean_monitor(lean)
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert list(lines) == ["mariadb", "redis", "php-fpm", "gromox-http", "midb", "zcore", "event",
                            "timer", "imap", "pop3", "delivery-queue", "delivery", "antispam",
