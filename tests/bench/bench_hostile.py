@@ -58,14 +58,15 @@ from agentrun import (AGENT_RSS_MB, BASE_ENV, REASON_LIMIT, monitor_against,  # 
                       postfix_maps_against, run, tree_bound_mb)
 from services.hostile import CASES  # noqa: E402
 from services.hostile_files import KINDS, PLACES  # noqa: E402
-from services.listeners import FakeImap, TcpAcceptor  # noqa: E402
+from services.gromox import CHECKS_OFF, Milter  # noqa: E402
+from services.listeners import FakeImap  # noqa: E402
 
 DEFAULT_AGENTS = "/usr/lib/ocf/resource.d/grommunio"
 TIME_SLACK = 0.5
 
 
 class Healthy:
-    """The baseline: an IMAP greeter and a milter acceptor, both fine."""
+    """The baseline: an IMAP greeter and a milter, both fine."""
 
     name = "healthy: imap + milter"
     check = "imap"
@@ -75,15 +76,14 @@ class Healthy:
         return _Pair()
 
     def params(self, pair, directory):
-        return {"imap_url": "imap://%s" % pair.imap.address, "admin_api_url": "",
-                "mysql_config": "", "lmtp_address": "", "redis_address": "",
-                "milter_address": pair.milter.address, "critical": "imap,milter"}
+        return dict(CHECKS_OFF, imap_url="imap://%s" % pair.imap.address,
+                    milter_address=pair.milter.address, critical="imap,milter")
 
 
 class _Pair:
     def __enter__(self):
         self.imap = FakeImap(b"* OK [CAPABILITY IMAP4rev1] ready")  # answers LOGOUT
-        self.milter = TcpAcceptor()
+        self.milter = Milter()
         return self
 
     def __exit__(self, *exc):
@@ -159,7 +159,7 @@ def binds_cases():
 
 
 class Healthy(PeerCase):
-    """The baseline: an IMAP greeter and a milter acceptor, both fine."""
+    """The baseline: an IMAP greeter and a milter, both fine."""
 
     def __init__(self):
         self.case = _HealthyPeers()
@@ -174,15 +174,14 @@ class _HealthyPeers:
         return _Pair()
 
     def params(self, pair, directory):
-        return {"imap_url": "imap://%s" % pair.imap.address, "admin_api_url": "",
-                "mysql_config": "", "lmtp_address": "", "redis_address": "",
-                "milter_address": pair.milter.address, "critical": "imap,milter"}
+        return dict(CHECKS_OFF, imap_url="imap://%s" % pair.imap.address,
+                    milter_address=pair.milter.address, critical="imap,milter")
 
 
 class _Pair:
     def __enter__(self):
         self.imap = FakeImap(b"* OK [CAPABILITY IMAP4rev1] ready")  # answers LOGOUT
-        self.milter = TcpAcceptor()
+        self.milter = Milter()
         return self
 
     def __exit__(self, *exc):

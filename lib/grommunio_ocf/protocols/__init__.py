@@ -5,8 +5,8 @@ Each module's ``check(target, deadline, ...)`` keeps the check contract of
 raises ``CheckFailed`` with the cause otherwise.  Every blocking step draws
 on the one ``Deadline`` it is given, and every read is bounded in bytes.
 Messages name the peer and say what was expected, because they end up in
-``crm_mon``.  This package holds what the modules share: connecting, one
-bounded line.  Sockets come from ``base.cpython`` (``_socket``, not
+``crm_mon``.  This package holds what the modules share: connecting (TCP
+or a Unix socket), one bounded line, exact reads of a few bytes.  Sockets come from ``base.cpython`` (``_socket``, not
 ``socket.py``: see there why).
 """
 
@@ -163,12 +163,8 @@ def send(sock, data, deadline, peer, what):
         raise CheckFailed("%s: %s while sending the %s" % (peer, exc.strerror or exc, what)) from None
 
 
-def recv_exact(sock, count, deadline, peer, what, partial_ok=False):
-    """Exactly ``count`` bytes (``count`` is small: the caller's bound).
-
-    With ``partial_ok``, the peer closing early returns what came (a refusal
-    shorter than the answer) instead of failing.
-    """
+def recv_exact(sock, count, deadline, peer, what):
+    """Exactly ``count`` bytes (``count`` is small: the caller's bound), or ``CheckFailed``."""
     data = b""
     while len(data) < count:
         left = deadline.remaining()
@@ -183,8 +179,6 @@ def recv_exact(sock, count, deadline, peer, what, partial_ok=False):
             raise CheckFailed("%s: %s while waiting for the %s"
                               % (peer, exc.strerror or exc, what)) from None
         if not chunk:
-            if partial_ok:
-                return data
             if data:
                 raise CheckFailed("%s closed the connection %d bytes into the %s"
                                   % (peer, len(data), what))
