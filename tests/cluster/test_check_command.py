@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pluginformat import parse
+from services.gromox import NEW_CHECKS_OFF
 from services.listeners import closed_port
 from .cluster import tool_env
 
@@ -26,8 +27,9 @@ ATTRIBUTE = "health-chk"
 def config(status_url):
     return ("primitive chk_health ocf:grommunio:stack-health params imap_url=off "
             "admin_api_url=%s mysql_config=off lmtp_address=off critical=admin_api "
-            "check_timeout=2 health_attribute=%s op monitor interval=10s timeout=20s\n"
-            "group chk_group chk_health\n" % (status_url, ATTRIBUTE))
+            "check_timeout=2 health_attribute=%s %s op monitor interval=10s timeout=20s\n"
+            "group chk_group chk_health\n"
+            % (status_url, ATTRIBUTE, " ".join("%s=%s" % item for item in NEW_CHECKS_OFF.items())))
 
 
 def run(*args):

@@ -17,14 +17,16 @@ import pytest
 from helpers import TOP
 from mountscratch import scratch, scratch_factory, sh  # noqa: F401 (fixtures)
 from pluginformat import parse
+from services.gromox import NEW_CHECKS_OFF, Milter
 from services.listeners import TcpAcceptor, closed_port
 from services.mariadb import DB_NAME, DB_PASSWORD, DB_USER
 
 pytestmark = [pytest.mark.integration]
 
 COMMAND = os.path.join(TOP, "packaging", "grommunio-ocf-check")
-ALL_OFF = {"imap_url": "off", "admin_api_url": "off", "mysql_config": "off", "lmtp_address": "off",
-           "redis_address": "off", "milter_address": "off"}
+ALL_OFF = dict({"imap_url": "off", "admin_api_url": "off", "mysql_config": "off",
+                "lmtp_address": "off", "redis_address": "off", "milter_address": "off"},
+               **NEW_CHECKS_OFF)
 STACK_CHECKS = ["imap", "admin_api", "mysql", "lmtp", "redis", "milter"]
 
 
@@ -91,9 +93,10 @@ def with_metrics_dir(agent_name, params, tmp_path):
 
 @pytest.fixture
 def stack(tmp_path, dovecot, mariadb, redis, adminapi):
-    """stack-health's parameters for all six checks against the real services, a milter acceptor."""
-    with TcpAcceptor() as milter:
-        yield with_metrics_dir("stack-health", dict(
+    """stack-health's parameters for the six older checks against the real services and a
+    milter stand-in; the checks of the rest of the group off."""
+    with Milter() as milter:
+        yield with_metrics_dir("stack-health", dict(NEW_CHECKS_OFF,
             imap_url="imap://127.0.0.1:%d" % dovecot.imap_port,
             admin_api_url=adminapi.status_url, mysql_config=mysql_cfg(tmp_path, mariadb),
             mysql_socket=mariadb.socket, lmtp_address="127.0.0.1:%d" % dovecot.lmtp_port,
