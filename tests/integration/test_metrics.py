@@ -29,6 +29,7 @@ import pytest
 from agentrun import assert_clean
 from helpers import TOP, missing
 from mountscratch import scratch, scratch_factory, sh  # noqa: F401
+from services.gromox import CHECKS_OFF
 from services.listeners import FakeImap, TcpAcceptor, closed_port
 from test_pythons import PYTHONS
 
@@ -37,8 +38,7 @@ pytestmark = [pytest.mark.integration]
 RULES = os.path.join(TOP, "packaging", "examples", "grommunio-ocf.rules.yml")
 RULE_TESTS = os.path.join(os.path.dirname(__file__), "prometheus", "rules.test.yml")
 NODE_EXPORTER = "prometheus-node-exporter"
-ALL_OFF = {"imap_url": "", "admin_api_url": "", "mysql_config": "", "lmtp_address": "",
-           "redis_address": "", "milter_address": ""}
+ALL_OFF = CHECKS_OFF
 
 
 def needs(*tools):

@@ -495,11 +495,13 @@ def test_deb_check_command_runs_the_installed_agents(installed_deb, adminapi):
     assert path in installed_deb
     with open(path, encoding="utf-8") as handle:
         assert 'LIBDIR = "%s"\n' % LIBDIR in handle.read()
+    from services.gromox import NEW_CHECKS_OFF
+    others_off = [a for item in NEW_CHECKS_OFF.items() for a in ("--set", "%s=%s" % item)]
     proc = subprocess.run([path, "--agent", "stack-health", "--set", "imap_url=off",
                            "--set", "mysql_config=off", "--set", "lmtp_address=off",
                            "--set", "admin_api_url=" + adminapi.status_url,
-                           "--set", "critical=admin_api"], capture_output=True, text=True, env=ENV,
-                          cwd="/", stdin=subprocess.DEVNULL, timeout=60)
+                           "--set", "critical=admin_api"] + others_off, capture_output=True,
+                          text=True, env=ENV, cwd="/", stdin=subprocess.DEVNULL, timeout=60)
     assert proc.returncode == 0, proc
     assert proc.stdout.startswith("GROMMUNIO OK - stack-health (stack-health): 1 check ok | "
                                   "admin_api="), proc.stdout
