@@ -127,7 +127,7 @@ def test_check_command(version, adminapi):
     """The monitoring-plugin command under each Python, against the admin-api stand-in."""
     command = os.path.join(TOP, "packaging", "grommunio-ocf-check")
     argv = [PYTHONS[version], "-IS", command, "--agent", "stack-health"]
-    for name in ("imap_url", "mysql_config", "lmtp_address"):
+    for name in ("imap_url", "mysql_config", "lmtp_address") + tuple(NEW_CHECKS_OFF):
         argv += ["--set", name + "=off"]
     argv += ["--set", "admin_api_url=" + adminapi.status_url, "--set", "critical=admin_api"]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/",
