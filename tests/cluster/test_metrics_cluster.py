@@ -15,6 +15,7 @@ import time
 import pytest
 
 from helpers import missing
+from services.gromox import NEW_CHECKS_OFF
 from services.listeners import FakeImap
 
 pytestmark = [pytest.mark.integration]
@@ -43,8 +44,9 @@ def test_the_file_follows_the_resource(cluster):
             mon = cluster.load(
                 "primitive %s ocf:grommunio:stack-health params imap_url=imap://%s "
                 "admin_api_url=off mysql_config=off lmtp_address=off critical=imap "
-                "check_timeout=2 metrics_dir=%s op monitor interval=5s timeout=20s"
-                % (RESOURCE, imap.address, directory))
+                "check_timeout=2 metrics_dir=%s %s op monitor interval=5s timeout=20s"
+                % (RESOURCE, imap.address, directory,
+                   " ".join("%s=%s" % item for item in NEW_CHECKS_OFF.items())))
             assert mon.role(RESOURCE) == "Started", mon
             # The start's file has no interval; the first monitor's has.
             deadline = time.monotonic() + 30
