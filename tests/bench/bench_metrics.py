@@ -112,7 +112,8 @@ def end_to_end(agent_dir, runs, work, tmpfs=None):
     usually is), ``on tmpfs`` into ``tmpfs`` (skipped when None): ext4
     flushes a file renamed over another (auto_da_alloc), which is the
     largest part of the cost, and the difference shows it."""
-    from services.listeners import FakeImap, TcpAcceptor
+    from services.gromox import NEW_CHECKS_OFF, Milter
+    from services.listeners import FakeImap
     agent = os.path.join(agent_dir, "stack-health")
     require_executable(agent, "%s is not executable")
     rsctmp = os.path.join(work, "rsctmp")
@@ -123,8 +124,9 @@ def end_to_end(agent_dir, runs, work, tmpfs=None):
     shm = Series("monitor, metrics_dir on tmpfs", "tmpfs")
     spawn = Spawner(work)
     try:
-        with FakeImap() as imap, TcpAcceptor() as milter:
+        with FakeImap() as imap, Milter() as milter:
             env = ocf_env("bench", "stack-health", "grommunio", 30000, 20000, rsctmp)
+            env.update({"OCF_RESKEY_" + name: value for name, value in NEW_CHECKS_OFF.items()})
             env.update({"OCF_RESKEY_imap_url": "imap://%s" % imap.address,
                         "OCF_RESKEY_admin_api_url": "off", "OCF_RESKEY_mysql_config": "off",
                         "OCF_RESKEY_lmtp_address": "off",

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from cluster.procs import poll
+from services.gromox import NEW_CHECKS_OFF
 
 from .conftest import DATA_NODES, WITNESS
 
@@ -64,11 +65,12 @@ def test_the_file_follows_the_resource(nodes, node_services):
     nodes.load(
         "primitive %s ocf:grommunio:stack-health params imap_url=imap://localhost:%d "
         "admin_api_url=off mysql_config=off lmtp_address=off critical=imap check_timeout=2 "
-        "metrics_dir=%s op monitor interval=%ds timeout=20s\n"
+        "metrics_dir=%s %s op monitor interval=%ds timeout=20s\n"
         "location %s_not_on_witness %s -inf: %s\n"
         "location %s_prefers_%s %s 100: %s\n"
-        % (RESOURCE, node_services["imap_port"], DIRECTORY, INTERVAL, RESOURCE, RESOURCE, WITNESS,
-           RESOURCE, first.name, RESOURCE, first.name))
+        % (RESOURCE, node_services["imap_port"], DIRECTORY,
+           " ".join("%s=%s" % item for item in NEW_CHECKS_OFF.items()), INTERVAL, RESOURCE,
+           RESOURCE, WITNESS, RESOURCE, first.name, RESOURCE, first.name))
     try:
         nodes.wait(lambda mon: running_on(mon) == [first.name], 60, "%s on %s" % (RESOURCE, first.name))
         assert poll(lambda: monitored_on(first), 30, 0.2), file_on(first)
