@@ -56,9 +56,9 @@ sys.path.insert(0, os.path.join(TESTS, "integration"))
 
 from agentrun import (AGENT_RSS_MB, BASE_ENV, REASON_LIMIT, monitor_against,  # noqa: E402
                       postfix_maps_against, run, tree_bound_mb)
+from services.gromox import CHECKS_OFF, Milter  # noqa: E402
 from services.hostile import CASES  # noqa: E402
 from services.hostile_files import KINDS, PLACES  # noqa: E402
-from services.gromox import CHECKS_OFF, Milter  # noqa: E402
 from services.listeners import FakeImap  # noqa: E402
 
 DEFAULT_AGENTS = "/usr/lib/ocf/resource.d/grommunio"
