@@ -189,7 +189,7 @@ def test_option_file_names_a_socket_that_is_not_there(health, tmp_path, mariadb)
     assert result.rc == 1
     assert result.reason.startswith(
         "mysql: no MariaDB socket at /run/db/grommunio.sock (socket from [client] in "
-        "/etc/my.cnf.d/client.cnf; server down?)"), result.reason
+        "/etc/my.cnf.d/client.cnf; service down?)"), result.reason
 
 
 def test_no_socket_anywhere_says_where_it_looked(health, tmp_path, mariadb):

@@ -527,7 +527,7 @@ def test_probe_without_unix_socket(tmp_path):
     path = str(tmp_path / "none.sock")
     with pytest.raises(CheckFailed) as info:
         mysql.check(socket_config(), path, Deadline(0.5))
-    assert str(info.value) == "no MariaDB socket at %s (server down?)" % path
+    assert str(info.value) == "no MariaDB socket at %s (service down?)" % path
 
 
 def test_probe_unix_socket_refused(tmp_path):
@@ -537,7 +537,7 @@ def test_probe_unix_socket_refused(tmp_path):
     stale.close()
     with pytest.raises(CheckFailed) as info:
         mysql.check(socket_config(), path, Deadline(0.5))
-    assert str(info.value) == "connection refused on %s (server down?)" % path
+    assert str(info.value) == "connection refused on %s (service down?)" % path
 
 
 # -- hostile peers: every read bounded in bytes and time ------------------------------

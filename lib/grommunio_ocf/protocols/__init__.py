@@ -130,15 +130,20 @@ def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
     return LineReader(sock, deadline, address).line(what, limit)
 
 
-def connect_unix(path, deadline):
-    """A stream connection to the Unix socket ``path``, or ``CheckFailed``."""
+def connect_unix(path, deadline, what="socket", why=None):
+    """A stream connection to the Unix socket ``path``, or ``CheckFailed``.
+
+    ``what`` names the socket in the messages, ``why`` says where its path
+    came from (``"the first default socket that exists"``).
+    """
     sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     try:
         sock.settimeout(seconds(deadline))
         sock.connect(path)
     except FileNotFoundError:
         sock.close()
-        raise CheckFailed("no socket at %s (service down?)" % path) from None
+        raise CheckFailed("no %s at %s (%sservice down?)" % (what, path, why + "; " if why else "")) \
+            from None
     except ConnectionRefusedError:
         sock.close()
         raise CheckFailed("connection refused on %s (service down?)" % path) from None

@@ -17,7 +17,7 @@ import struct
 from ..base.cpython import SocketTimeout, sha1, sockets
 from ..checks.contract import CheckFailed
 from ..base.text import printable
-from . import budget_text, connect, seconds
+from . import budget_text, connect, connect_unix, seconds
 
 NATIVE = "mysql_native_password"
 
@@ -224,24 +224,7 @@ def open_socket(config, socket_path, deadline, why=None):
         from ..base.netaddr import Address
         address = Address(config.host, config.port)
         return connect(address, deadline), str(address)
-    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
-    try:
-        sock.settimeout(seconds(deadline))
-        sock.connect(socket_path)
-    except FileNotFoundError:
-        sock.close()
-        raise CheckFailed("no MariaDB socket at %s (%sserver down?)"
-                           % (socket_path, why + "; " if why else "")) from None
-    except ConnectionRefusedError:
-        sock.close()
-        raise CheckFailed("connection refused on %s (server down?)" % socket_path) from None
-    except SocketTimeout:
-        sock.close()
-        raise CheckFailed("no connection within %s on %s" % (budget_text(deadline), socket_path)) from None
-    except OSError as exc:
-        sock.close()
-        raise CheckFailed("cannot connect to %s: %s" % (socket_path, exc.strerror or exc)) from None
-    return sock, socket_path
+    return connect_unix(socket_path, deadline, "MariaDB socket", why), socket_path
 
 
 def check(config, socket_path, deadline, why=None):
