@@ -60,7 +60,7 @@ def installed_agent(tmp_path):
 
 # Real services, started once per session by their fixtures (tests/services/).
 pytest_plugins = ["services.mariadb", "services.postfix", "services.dovecot",
-                  "services.redis", "services.adminapi"]
+                  "services.redis", "services.adminapi", "services.web", "services.rspamd"]
 
 
 def pytest_terminal_summary(terminalreporter):

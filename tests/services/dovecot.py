@@ -1,4 +1,4 @@
-"""A private, real Dovecot (IMAP, IMAPS, LMTP) for the stack-health tests.
+"""A private, real Dovecot (IMAP, IMAPS, LMTP, POP3) for the stack-health tests.
 
 Debian's own ``dovecot`` runs in the foreground (``-F``) as our child, with a
 config, base_dir, state_dir and log of its own under a run directory: it never
@@ -9,6 +9,10 @@ Listeners, all on ports the kernel picked:
     imaps_port   implicit-TLS IMAP on 127.0.0.1
     lmtp_port    LMTP on 127.0.0.1
     lmtp6_port   LMTP on [::1] (None when the host has no IPv6 loopback)
+    pop3_port    plain POP3 on 127.0.0.1 (dovecot-pop3d): greets "+OK Dovecot (Debian) ready."
+                 where gromox-pop3 says "+OK <host> pop service ready".  None where
+                 dovecot-pop3d is not installed: the rest serves, and asking for
+                 ``pop3_address`` fails naming the package
 
 TLS uses a self-signed certificate made at start-up (EC P-256, milliseconds)
 for ``cert_name`` (mail.example.com, as subjectAltName, the only name it has):
@@ -45,6 +49,7 @@ import pytest
 from .common import free_port, new_run_dir, proc_stat, record_pid, recorded_pid
 
 DOVECOT = "/usr/sbin/dovecot"
+POP3_LOGIN = "/usr/lib/dovecot/pop3-login"         # dovecot-pop3d
 STATE_ROOT = "/tmp/grommunio-ocf-tests"
 CERT_NAME = "mail.example.com"
 
@@ -308,7 +313,7 @@ base_dir = {dir}/base
 state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 hostname = {cert_name}
-protocols = imap lmtp
+protocols = {protocols}
 listen = {host}
 default_login_user = dovenull
 default_internal_user = dovecot
@@ -334,6 +339,14 @@ service imap-login {{
   inet_listener imaps {{
     port = {imaps}
     ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
   }}
 }}
 service lmtp {{
@@ -371,6 +384,7 @@ class Dovecot(Daemon):
         self.cert_path = os.path.join(self.directory, "cert.pem")
         self.key_path = os.path.join(self.directory, "key.pem")
         self.log_file = os.path.join(self.directory, "dovecot.log")
+        self.pop3_port = None
         self.ipv6 = ipv6_loopback()
         self.imap_port = self.imaps_port = self.lmtp_port = self.lmtp6_port = None
 
@@ -379,8 +393,17 @@ class Dovecot(Daemon):
         """"[::1]:PORT", the bracketed form a configured address takes; None without IPv6."""
         return "[%s]:%d" % (self.host6, self.lmtp6_port) if self.lmtp6_port else None
 
+    @property
+    def pop3_address(self):
+        """"127.0.0.1:PORT" of the POP3 listener."""
+        if not self.pop3_port:
+            raise DaemonError("no POP3 here: dovecot-pop3d is not installed (no %s; tests/run "
+                              "installs it)" % POP3_LOGIN)
+        return "%s:%d" % (self.host, self.pop3_port)
+
     def pick_ports(self):
         self.imap_port, self.imaps_port, self.lmtp_port = (free_port(self.host) for _ in range(3))
+        self.pop3_port = free_port(self.host) if os.path.exists(POP3_LOGIN) else None
         self.lmtp6_port = free_port(self.host6) if self.ipv6 else None
 
     def prepare(self):
@@ -394,6 +417,8 @@ class Dovecot(Daemon):
         lmtp6 = LMTP6.format(port=self.lmtp6_port) if self.lmtp6_port else ""
         with open(self.config, "w", encoding="ascii") as handle:
             handle.write(CONFIG.format(
+                # Port 0: no POP3 listener (no dovecot-pop3d, or a subclass picked no port).
+                protocols="imap lmtp pop3" if self.pop3_port else "imap lmtp", pop3=self.pop3_port or 0,
                 instance="test-%s" % os.path.basename(self.directory), dir=self.directory,
                 host=self.host, cert_name=self.cert_name, imap=self.imap_port, imaps=self.imaps_port,
                 lmtp=self.lmtp_port, lmtp6=lmtp6))
@@ -416,6 +441,8 @@ class Dovecot(Daemon):
         probes = [(self.host, self.imap_port, False, b"* OK"),
                   (self.host, self.imaps_port, True, b"* OK"),
                   (self.host, self.lmtp_port, False, b"220 ")]
+        if self.pop3_port:
+            probes.append((self.host, self.pop3_port, False, b"+OK"))
         if self.lmtp6_port:
             probes.append((self.host6, self.lmtp6_port, False, b"220 "))
         for host, port, tls, expect in probes:
@@ -425,8 +452,9 @@ class Dovecot(Daemon):
         return True
 
     def __repr__(self):
-        return "Dovecot(imap=%s, imaps=%s, lmtp=%s, lmtp6=%s, running=%s)" % (
-            self.imap_port, self.imaps_port, self.lmtp_port, self.lmtp6_port, self.running)
+        return "Dovecot(imap=%s, imaps=%s, lmtp=%s, lmtp6=%s, pop3=%s, running=%s)" % (
+            self.imap_port, self.imaps_port, self.lmtp_port, self.lmtp6_port, self.pop3_port,
+            self.running)
 
 
 @pytest.fixture(scope="session")
