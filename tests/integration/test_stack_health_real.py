@@ -18,14 +18,10 @@ import time
 
 import pytest
 
+from services.gromox import CHECKS_OFF
+
 pytestmark = [pytest.mark.integration]
 
-# Every check's target parameter: off unless a test names it.
-ALL_OFF = {name: "" for name in (
-    "imap_url", "admin_api_url", "mysql_config", "lmtp_address", "gromox_http_url",
-    "exmdb_address", "midb_address", "zcore_socket", "event_address", "timer_address",
-    "pop3_address", "sync_url", "web_url", "antispam_url", "redis_address", "milter_address",
-    "queue_dir")}
 
 MS = r"in \d+\.\d ms"
 
@@ -34,7 +30,7 @@ MS = r"in \d+\.\d ms"
 def health(agent):
     """``health(action, **params)``: stack-health with every check off unless given."""
     def call(action, args=(), env=None, **params):
-        values = dict(ALL_OFF, check_timeout="2")
+        values = dict(CHECKS_OFF, check_timeout="2")
         values.update(params)
         return agent("stack-health", action, values, env=env, args=args)
     return call
