@@ -283,9 +283,11 @@ def rspamd_controller():
 
 
 # rspamd src/libserver/milter.c: a 13-byte 'O' packet, version 6, the actions
-# offered ORed with its own, protocol steps = its no-reply mask.
+# offered ORed with its own, protocol steps as real rspamd 3.4 answers them
+# (0000000d 4f 00000006 000001ff 000ff080; tests/services/rspamd.py, against
+# the real daemon).
 OPTNEG_REPLY = (13).to_bytes(4, "big") + b"O" + (6).to_bytes(4, "big") \
-    + (0x1FF).to_bytes(4, "big") + (0x1FF000).to_bytes(4, "big")
+    + (0x1FF).to_bytes(4, "big") + (0x000FF080).to_bytes(4, "big")
 
 
 class Milter(_Peer):
