@@ -306,9 +306,13 @@ def read_greeting(host, port, timeout=1.0, tls=False):
         return None
 
 
+# The configuration is written for the Dovecot found: 2.4 (Debian 13) refuses
+# 2.3's (Debian 12) -- its first setting must be dovecot_config_version, and
+# it renamed the settings below -- while 2.3 knows none of 2.4's names.
+# Everything else is the same in both; SYNTAX holds what differs.
 CONFIG = """\
 # Written by tests/services/dovecot.py for one test session.
-instance_name = {instance}
+{versions}instance_name = {instance}
 base_dir = {dir}/base
 state_dir = {dir}/state
 log_path = {dir}/dovecot.log
@@ -319,18 +323,9 @@ default_login_user = dovenull
 default_internal_user = dovecot
 
 ssl = yes
-ssl_cert = <{dir}/cert.pem
-ssl_key = <{dir}/key.pem
-
-passdb {{
-  driver = passwd-file
-  args = {dir}/users
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={dir}/home/%u
-}}
-mail_location = maildir:~/Maildir
+{ssl_files}
+{auth}
+{mail}
 
 service imap-login {{
   inet_listener imap {{
@@ -351,7 +346,7 @@ service pop3-login {{
 }}
 service lmtp {{
   inet_listener lmtp {{
-    address = {host}
+    {address} = {host}
     port = {lmtp}
   }}
 {lmtp6}}}
@@ -359,10 +354,53 @@ service lmtp {{
 
 LMTP6 = """\
   inet_listener lmtp6 {{
-    address = ::1
+    {address} = ::1
     port = {port}
   }}
 """
+
+SYNTAX = {
+    (2, 3): {
+        "versions": "",
+        "ssl_files": "ssl_cert = <{dir}/cert.pem\nssl_key = <{dir}/key.pem\n",
+        "auth": ("passdb {{\n  driver = passwd-file\n  args = {dir}/users\n}}\n"
+                 "userdb {{\n  driver = static\n"
+                 "  args = uid=dovecot gid=dovecot home={dir}/home/%u\n}}"),
+        "mail": "mail_location = maildir:~/Maildir",
+        "address": "address",
+    },
+    # https://doc.dovecot.org/2.4.0/installation/upgrade/2.3-to-2.4.html
+    (2, 4): {
+        "versions": "dovecot_config_version = {version}\ndovecot_storage_version = {version}\n",
+        "ssl_files": "ssl_server_cert_file = {dir}/cert.pem\nssl_server_key_file = {dir}/key.pem\n",
+        "auth": ("passdb passwd-file {{\n  passwd_file_path = {dir}/users\n}}\n"
+                 "userdb static {{\n  fields {{\n    uid = dovecot\n    gid = dovecot\n"
+                 "    home = {dir}/home/%{{user}}\n  }}\n}}"),
+        "mail": "mail_driver = maildir\nmail_path = ~/Maildir",
+        "address": "listen",
+    },
+}
+
+
+def dovecot_version(binary=DOVECOT):
+    """The installed Dovecot's version as a string ("2.4.1") and as SYNTAX's key ((2, 4)).
+
+    ``dovecot --version`` prints "2.4.1-4 (7d8c0e5759)" on Debian 13 and
+    "2.3.19.1 (9b53102964)" on Debian 12.
+    """
+    proc = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30)
+    words = proc.stdout.split()
+    release = words[0].split("-")[0] if words else ""
+    parts = release.split(".")
+    if proc.returncode != 0 or len(parts) < 2 or not all(p.isdigit() for p in parts):
+        raise DaemonError("%s --version gave no version (rc=%s): %r"
+                          % (binary, proc.returncode, proc.stdout + proc.stderr))
+    key = (int(parts[0]), int(parts[1]))
+    if key not in SYNTAX:
+        raise DaemonError("Dovecot %s: tests/services/dovecot.py writes configuration for %s only"
+                          % (release, ", ".join("%d.%d" % k for k in sorted(SYNTAX))))
+    return release, key
 
 
 class Dovecot(Daemon):
@@ -387,6 +425,7 @@ class Dovecot(Daemon):
         self.pop3_port = None
         self.ipv6 = ipv6_loopback()
         self.imap_port = self.imaps_port = self.lmtp_port = self.lmtp6_port = None
+        self.version = None                 # dovecot_version(), asked once
 
     @property
     def lmtp6_address(self):
@@ -414,14 +453,19 @@ class Dovecot(Daemon):
             home = os.path.join(self.directory, "home")
             os.mkdir(home)
             shutil.chown(home, "dovecot", "dovecot")
-        lmtp6 = LMTP6.format(port=self.lmtp6_port) if self.lmtp6_port else ""
+        if self.version is None:
+            self.version = dovecot_version()
+        release, key = self.version
+        syntax = {name: text.format(dir=self.directory, version=release)
+                  for name, text in SYNTAX[key].items()}
+        lmtp6 = LMTP6.format(port=self.lmtp6_port, address=syntax["address"]) if self.lmtp6_port else ""
         with open(self.config, "w", encoding="ascii") as handle:
             handle.write(CONFIG.format(
                 # Port 0: no POP3 listener (no dovecot-pop3d, or a subclass picked no port).
                 protocols="imap lmtp pop3" if self.pop3_port else "imap lmtp", pop3=self.pop3_port or 0,
                 instance="test-%s" % os.path.basename(self.directory), dir=self.directory,
                 host=self.host, cert_name=self.cert_name, imap=self.imap_port, imaps=self.imaps_port,
-                lmtp=self.lmtp_port, lmtp6=lmtp6))
+                lmtp=self.lmtp_port, lmtp6=lmtp6, **syntax))
 
     def _make_cert(self):
         proc = subprocess.run(
