@@ -27,6 +27,7 @@ PIDs, and those of pacemakerd's sub-daemons, are written to STATE so that the
 next start() can end what a killed run left behind.
 """
 
+import functools
 import grp
 import os
 import pwd
@@ -41,7 +42,7 @@ import xml.etree.ElementTree as ET
 from helpers import in_private_mount_namespace
 
 from . import procs
-from .crmmon import INFINITY, Failure, Mon, Node, Resource, parse_mon  # noqa: F401 (the API)
+from .crmmon import EXIT_STATUS, INFINITY, Failure, Mon, Node, Resource, parse_mon  # noqa: F401 (the API)
 
 STATE = "/run/grommunio-ocf-test-cluster"
 # Pacemaker's state directories are compiled in; start() mounts a fresh tmpfs
@@ -49,6 +50,8 @@ STATE = "/run/grommunio-ocf-test-cluster"
 CIB_DIR = "/var/lib/pacemaker/cib"
 PRIVATE_DIRS = (CIB_DIR, "/var/lib/pacemaker/pengine")
 TMPFS_SOURCE = "grommunio-ocf-test-cluster"
+# Pacemaker's default log directory; start() binds STATE/log over it.
+LOG_DIR = "/var/log/pacemaker"
 CLUSTER_NAME = "grommunio-ocf-test"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -105,11 +108,17 @@ class ClusterError(AssertionError):
 DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
+# Stand-ins for what a node has and a test cluster has not (systemd): first in
+# the tools' PATH.
+STANDIN_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin")
+
+
 def tool_env(**extra):
-    """The environment for cluster tools: no CIB_* leaking in from the caller."""
+    """The environment for cluster tools: no CIB_* leaking in from the caller, STANDIN_BIN first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_")}
     env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     env.update(extra)
+    env["PATH"] = STANDIN_BIN + ":" + env["PATH"]
     return env
 
 
@@ -140,6 +149,15 @@ def why_not_here(tools):
     if missing:
         return "not installed: %s (tests/run installs them)" % " ".join(missing)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def pacemaker_version():
+    """The installed Pacemaker's version as a tuple, from ``pacemakerd --version`` ("Pacemaker 3.0.0")."""
+    words = _run(["pacemakerd", "--version"]).stdout.split()
+    if len(words) < 2 or words[0] != "Pacemaker":
+        raise ClusterError("pacemakerd --version: unexpected output %r" % " ".join(words))
+    return tuple(int(part) for part in re.findall(r"\d+", words[1])[:3])
 
 
 def tail(path, lines):
@@ -202,6 +220,11 @@ class ClusterBase:
         raise NotImplementedError
 
     # -- queries
+
+    @staticmethod
+    def exit_status(code):
+        """How this Pacemaker's crm_mon words an agent's exit ``code`` (crmmon.EXIT_STATUS)."""
+        return EXIT_STATUS[pacemaker_version()[0]][code]
 
     def crm(self, *args, input=None, check=True, timeout=120):
         """Run crmsh; its output (ANSI colours stripped: crmsh colours even into a pipe)."""
@@ -375,7 +398,8 @@ class Cluster(ClusterBase):
 
     def __init__(self, state=STATE):
         self.state = state
-        self.pacemaker_log = os.path.join(state, "pacemaker.log")
+        self.logdir = os.path.join(state, "log")
+        self.pacemaker_log = os.path.join(self.logdir, "pacemaker.log")
         self.corosync_log = os.path.join(state, "corosync.log")
         self.corosync_conf = os.path.join(state, "corosync.conf")
         self.pids = procs.PidFiles(state)
@@ -395,7 +419,9 @@ class Cluster(ClusterBase):
         if not quorate:
             self._fail_start("corosync did not become quorate within 30 s")
         # PCMK_logfile: everything the daemons log, the place to look when a test fails.
-        self._spawn("pacemakerd", ["pacemakerd"], PCMK_logfile=self.pacemaker_log,
+        # It names the default path, where STATE/log is bound: Pacemaker 3.0's
+        # sub-daemons open any other path twice and write every line twice.
+        self._spawn("pacemakerd", ["pacemakerd"], PCMK_logfile=os.path.join(LOG_DIR, "pacemaker.log"),
                     PCMK_logfacility="none", PCMK_stderr="no")
         remaining = max(5, timeout - (time.monotonic() - started))
         ready = procs.poll(lambda: self._check_alive("corosync", "pacemakerd") and self._has_dc(),
@@ -439,6 +465,7 @@ class Cluster(ClusterBase):
 
     def _prepare(self):
         os.makedirs(os.path.join(self.state, "corosync"), exist_ok=True)
+        os.makedirs(self.logdir, exist_ok=True)
         os.chmod(self.state, 0o755)
         for log in (self.pacemaker_log, self.corosync_log):
             if os.path.exists(log):
@@ -456,13 +483,22 @@ class Cluster(ClusterBase):
         for path in PRIVATE_DIRS:
             os.makedirs(path, exist_ok=True)
             _run(["mount", "-t", "tmpfs", "-o", "mode=0750,size=64m," + ids, TMPFS_SOURCE, path])
+        os.makedirs(LOG_DIR, exist_ok=True)
+        _run(["mount", "--bind", self.logdir, LOG_DIR])
         self._write_cib()
 
-    @staticmethod
-    def _unmount_private():
+    def _log_dir_bound(self):
+        try:
+            return os.path.samestat(os.stat(LOG_DIR), os.stat(self.logdir))
+        except OSError:
+            return False
+
+    def _unmount_private(self):
         for path in PRIVATE_DIRS:
             while mount_source(path) == TMPFS_SOURCE:
                 _run(["umount", path])
+        while self._log_dir_bound():
+            _run(["umount", LOG_DIR])
 
     def _write_cib(self):
         write_cib(os.path.join(CIB_DIR, "cib.xml"), self.base_options)
@@ -492,7 +528,7 @@ class Cluster(ClusterBase):
 
     def _fail_start(self, message):
         evidence = [message]
-        for name in ("corosync.out", "corosync.log", "pacemakerd.out", "pacemaker.log"):
+        for name in ("corosync.out", "corosync.log", "pacemakerd.out", "log/pacemaker.log"):
             path = os.path.join(self.state, name)
             if os.path.exists(path):
                 evidence.append("--- %s (tail) ---\n%s" % (path, tail(path, 40)))

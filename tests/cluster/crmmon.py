@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 # record-pending is on by default).
 BUSY_ROLES = {"Starting", "Stopping", "Promoting", "Demoting", "Migrating"}
 INFINITY = 1000000              # how a fail count of INFINITY reads
+# crm_mon's words for an agent's exit code (a failure's exitstatus), by
+# Pacemaker major version: 2.x printed the OCF names, 3.0 prints its own
+# descriptions of the exit code.  ClusterBase.exit_status() picks the row.
+EXIT_STATUS = {
+    2: {1: "error", 5: "not installed", 190: "OCF_DEGRADED"},
+    3: {1: "Error occurred", 5: "Not installed", 190: "Service is active but might fail soon"},
+}
 
 
 @dataclass
@@ -31,7 +38,7 @@ class Failure:
     interval: int               # ms
     node: str
     exitcode: int
-    exitstatus: str             # "error", "not running", "OCF_DEGRADED", ...
+    exitstatus: str             # EXIT_STATUS: "error" (2.1), "Error occurred" (3.0), ...
     exitreason: str
     status: str                 # "complete", "Timed Out", ...
 

@@ -69,7 +69,7 @@ def test_failed_start_shows_in_mon(cluster):
     assert (res.role, res.active, res.fail_count) == ("Stopped", False, INFINITY), mon
     [failure] = mon.failures_of("smoke_fail")
     assert (failure.op, failure.exitcode, failure.exitstatus, failure.node) == \
-        ("start", 1, "error", cluster.node)
+        ("start", 1, cluster.exit_status(1), cluster.node)
     # Stopped and cleaned up, it is forgotten.
     cluster.crm("resource", "stop", "smoke_fail")
     mon = cluster.cleanup("smoke_fail")
