@@ -48,8 +48,8 @@ import time
 from services.common import record_pid, recorded_pid
 
 from . import fence_cgroup, procs
-from .cluster import (ANSI, ClusterBase, ClusterError, mount_source, parse_mon, read_from, tail,
-                      tool_env, write_cib)
+from .cluster import (ANSI, STANDIN_BIN, ClusterBase, ClusterError, mount_source, parse_mon,
+                      read_from, tail, tool_env, write_cib)
 
 STATE = "/run/grommunio-ocf-test-nodes"
 CLUSTER_NAME = "grommunio-ocf-nodes"
@@ -212,7 +212,10 @@ class Node:
             "work": os.path.join(self.dir, "work"),
             "binds": [[lib, "/var/lib/pacemaker"], [os.path.join(self.dir, "corosync"), "/var/lib/corosync"],
                       [self.logdir, "/var/log/pacemaker"],
-                      [self.cluster.xfer, self.cluster.xfer]],
+                      [self.cluster.xfer, self.cluster.xfer],
+                      # tool_env() puts it first in PATH; the checkout need not be on
+                      # the filesystem the node's overlay shows (the Debian 13 root).
+                      [STANDIN_BIN, STANDIN_BIN]],
             "pacemaker_env": {"PCMK_logfile": "/var/log/pacemaker/pacemaker.log",
                               "PCMK_logfacility": "none", "PCMK_stderr": "no"},
         }
