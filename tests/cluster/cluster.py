@@ -42,7 +42,8 @@ import xml.etree.ElementTree as ET
 from helpers import in_private_mount_namespace
 
 from . import procs
-from .crmmon import EXIT_STATUS, INFINITY, Failure, Mon, Node, Resource, parse_mon  # noqa: F401 (the API)
+from .crmmon import (EXIT_STATUS, INFINITY, OP_DONE, Failure, Mon, Node, Resource,  # noqa: F401 (the API)
+                     parse_mon)
 
 STATE = "/run/grommunio-ocf-test-cluster"
 # Pacemaker's state directories are compiled in; start() mounts a fresh tmpfs
@@ -225,6 +226,11 @@ class ClusterBase:
     def exit_status(code):
         """How this Pacemaker's crm_mon words an agent's exit ``code`` (crmmon.EXIT_STATUS)."""
         return EXIT_STATUS[pacemaker_version()[0]][code]
+
+    @staticmethod
+    def op_done():
+        """How this Pacemaker's crm_mon words an operation that ran to its end (crmmon.OP_DONE)."""
+        return OP_DONE[pacemaker_version()[0]]
 
     def crm(self, *args, input=None, check=True, timeout=120):
         """Run crmsh; its output (ANSI colours stripped: crmsh colours even into a pipe)."""

@@ -14,6 +14,9 @@ EXIT_STATUS = {
     2: {1: "error", 5: "not installed", 190: "OCF_DEGRADED"},
     3: {1: "Error occurred", 5: "Not installed", 190: "Service is active but might fail soon"},
 }
+# crm_mon's word for an operation that ran to its end (a failure's status),
+# by Pacemaker major version.
+OP_DONE = {2: "complete", 3: "Done"}
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Failure:
     exitcode: int
     exitstatus: str             # EXIT_STATUS: "error" (2.1), "Error occurred" (3.0), ...
     exitreason: str
-    status: str                 # "complete", "Timed Out", ...
+    status: str                 # OP_DONE ("complete" on 2.1, "Done" on 3.0), "Timed Out", ...
 
 
 @dataclass

@@ -147,7 +147,7 @@ def test_gromox_http_hung_fails_within_its_check_timeout(cluster, env, healthy, 
         detected = time.monotonic() - began
         failure = monitor_failure(mon)
         # The agent's own verdict after check_timeout, not Pacemaker's 30 s op timeout.
-        assert (failure.exitstatus, failure.status) == ("error", "complete"), failure
+        assert (failure.exitstatus, failure.status) == (cluster.exit_status(1), cluster.op_done()), failure
         assert failure.exitreason.startswith(
             "gromox_http: no answer within %.1fs from %s/mapi/emsmdb/?MailboxId=x"
             % (CHECK_TIMEOUT, env["gromox_http_url"])), failure.exitreason
