@@ -17,7 +17,7 @@ from grommunio_ocf.checks.contract import Outcome
 from grommunio_ocf.base import exposition as model
 from grommunio_ocf.checks.agent import CheckAgent
 from grommunio_ocf.ocf import metrics as publish
-from grommunio_ocf.ocf.metrics import METRICS_DIR
+from grommunio_ocf.ocf.agent import METRICS_DIR
 from grommunio_ocf.ocf.agent import Action, Agent, run
 from grommunio_ocf.ocf.params import STRING, Param
 from grommunio_ocf.ocf.status import OCFError, Status, checked
@@ -389,7 +389,7 @@ def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
             [sys.executable, "-IS", "-c", script], env=env, capture_output=True, text=True,
             timeout=30).stdout.split())
     assert sorted(loaded[str(tmp_path)] - loaded["off"]) == [
-        "grommunio_ocf.base.exposition"]
+        "grommunio_ocf.base.exposition", "grommunio_ocf.ocf.metrics"]
     assert sorted(os.listdir(tmp_path)) == ["grommunio_ocf-stack-health-r.prom", "rsctmp"]
 
 

@@ -13,9 +13,8 @@ import sys
 from .. import __version__
 from .deadline import Deadline, reserve_for
 from ..base.text import printable, quoted
-from .metrics import METRICS_DIR
 from .log import Log
-from .params import Problem, at_least_one, parse, unknown, worst
+from .params import PATH, Param, Problem, at_least_one, parse, unknown, worst
 from .status import OCFError, Status, checked, ocf_name
 
 # Action name on the command line -> method name on the agent.
@@ -39,6 +38,31 @@ QUIET = (Status.SUCCESS, Status.NOT_RUNNING, Status.RUNNING_PROMOTED, Status.FAI
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RSCTMP = "/run/resource-agents"
 VERBOSE_FLAGS = ("--verbose", "-v")
+# Declared here, not beside the writer (.metrics), so that no run of any agent
+# loads the writer and the state module for a parameter that is off by default.
+METRICS_DIR = Param(
+    "metrics_dir", PATH, "off", off=True,
+    shortdesc="Directory for a Prometheus textfile (node_exporter's textfile collector); "
+              "off: no metrics",
+    longdesc="When set (Debian: /var/lib/prometheus/node-exporter; the directory given to "
+             "node_exporter's --collector.textfile.directory elsewhere), every start and "
+             "monitor replaces the file grommunio_ocf-AGENT-RESOURCE.prom there atomically "
+             "(mode 0644; never through a symlink); stop, and a probe that finds the resource "
+             "not running here, remove it. Labels: agent, resource, node (the node's name in "
+             "Pacemaker), and check and target per check. Metrics: "
+             "grommunio_ocf_result_code (the last start's or monitor's OCF exit code: 0 ok, "
+             "190 degraded, 1 failed, 7 not running); "
+             "grommunio_ocf_last_monitor_timestamp_seconds (when that start or monitor "
+             "ended, Unix time); grommunio_ocf_monitor_interval_seconds (the recurring "
+             "monitor's interval; not written by start and probes); "
+             "grommunio_ocf_check_timeout_seconds (check_timeout); per check "
+             "grommunio_ocf_check_up (1 unless the check failed), grommunio_ocf_check_degraded "
+             "(1 when it works but needs attention) and grommunio_ocf_check_duration_seconds; "
+             "grommunio_ocf_checks_omitted (checks left out to keep the file small); "
+             "grodata-binds: grommunio_ocf_binds_proved and grommunio_ocf_binds_not_proved; "
+             "postfix-maps: grommunio_ocf_postfix_lookup_duration_seconds per map and table. "
+             "The directory must exist; a write that fails never changes the action's "
+             "result and is logged once per start.")
 # Parameters the framework itself acts on, which every agent offers.
 FRAMEWORK_PARAMS = (METRICS_DIR,)
 # Actions after which metrics_dir's file is written or removed.
