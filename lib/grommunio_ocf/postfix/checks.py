@@ -151,15 +151,8 @@ def judge_cf(path, strict=False, user=None):
     from .tools import CF_LIMIT, MYSQL_KEYS, REQUIRED_KEYS, parse_cf
     try:
         data, info = smallfile.read(path, CF_LIMIT)
-    except FileNotFoundError:
-        raise CheckFailed("%s does not exist" % path) from None
-    except (IsADirectoryError, smallfile.NotRegular):  # a FIFO would block the read
-        raise CheckFailed("%s is not a regular file" % path) from None
-    except smallfile.TooLarge:
-        raise CheckFailed("%s is larger than %d bytes: not a Postfix map file"
-                          % (path, CF_LIMIT)) from None
     except OSError as exc:
-        raise CheckFailed("%s: %s" % (path, exc.strerror or exc)) from None
+        raise _unfit(exc, path, CF_LIMIT, "a Postfix map file", "%s does not exist" % path) from None
     settings = parse_cf(data.decode("utf-8", "replace"))
     unknown = sorted(set(settings) - MYSQL_KEYS)
     listed = ", ".join(unknown[:5]) + (" and %d more" % (len(unknown) - 5) if len(unknown) > 5 else "")
@@ -191,16 +184,22 @@ def judge_main_cf(directory):
     path = directory.rstrip("/") + "/main.cf"
     try:
         smallfile.judge(path, MAIN_CF_LIMIT)
-    except FileNotFoundError:
-        raise CheckFailed("config_directory %s has no main.cf" % directory) from None
-    except (IsADirectoryError, smallfile.NotRegular):
-        raise CheckFailed("%s is not a regular file" % path) from None
-    except smallfile.TooLarge:
-        raise CheckFailed("%s is larger than %d bytes: not a Postfix main.cf"
-                          % (path, MAIN_CF_LIMIT)) from None
     except OSError as exc:
-        raise CheckFailed("%s: %s" % (path, exc.strerror or exc)) from None
+        raise _unfit(exc, path, MAIN_CF_LIMIT, "a Postfix main.cf",
+                     "config_directory %s has no main.cf" % directory) from None
     return path
+
+
+def _unfit(exc, path, limit, kind, missing):
+    """The ``CheckFailed`` for a file ``smallfile`` would not read (``missing``: its text
+    when the file does not exist)."""
+    if isinstance(exc, FileNotFoundError):
+        return CheckFailed(missing)
+    if isinstance(exc, (IsADirectoryError, smallfile.NotRegular)):  # a FIFO would block a read
+        return CheckFailed("%s is not a regular file" % path)
+    if isinstance(exc, smallfile.TooLarge):
+        return CheckFailed("%s is larger than %d bytes: not %s" % (path, limit, kind))
+    return CheckFailed("%s: %s" % (path, exc.strerror or exc))
 
 
 def postfix_user():
