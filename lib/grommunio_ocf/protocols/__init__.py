@@ -10,6 +10,7 @@ or a Unix socket), one bounded line, exact reads of a few bytes.  Sockets come f
 ``socket.py``: see there why).
 """
 
+from ..base.text import quoted
 from ..base.cpython import SocketTimeout, sockets
 from ..checks.contract import CheckFailed
 
@@ -128,6 +129,26 @@ class LineReader:
 def read_line(sock, deadline, what, address, limit=LINE_LIMIT):
     """One CRLF-terminated line (without it), or ``CheckFailed`` naming ``what``."""
     return LineReader(sock, deadline, address).line(what, limit)
+
+
+def greeting(address, deadline, expect):
+    """Connect, read the greeting line, want it to start with ``expect``, say QUIT.
+
+    For the line protocols whose greeting proves the daemon serves sessions
+    (SMTP/LMTP ``220``, POP3 ``+OK``); returns the greeting, quoted.
+    """
+    sock = connect(address, deadline)
+    try:
+        line = read_line(sock, deadline, "greeting", address)
+        if not line.startswith(expect):
+            raise CheckFailed("%s greeted with %s, not %s" % (address, quoted(line), expect))
+        try:
+            sock.sendall(b"QUIT\r\n")  # polite: a clean end in its log, no "lost connection"
+        except OSError:
+            pass
+        return quoted(line)
+    finally:
+        sock.close()
 
 
 def connect_unix(path, deadline, what="socket", why=None):

@@ -28,9 +28,5 @@ def check(url, deadline, verify=False):
         hint = GATEWAY.get(status)
         raise CheckFailed("%s answered HTTP %d %s, not 401%s"
                           % (url, status, reason, " (%s)" % hint if hint else ""))
-    found = http.realms(headers)
-    if REALM not in found:
-        raise CheckFailed("%s answered 401 without realm \"%s\" (%s): not grommunio-sync?"
-                          % (url, REALM, ", ".join(repr(r[:40]) for r in found[:3])
-                             or "no WWW-Authenticate realm"))
+    http.require_realm(url, headers, REALM, "grommunio-sync")
     return "401 GSync realm"

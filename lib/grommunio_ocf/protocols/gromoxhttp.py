@@ -24,9 +24,5 @@ def check(url, deadline, verify=False):
     if status != 401:
         raise CheckFailed("%s answered HTTP %d %s, not 401 (MAPI/HTTP plugin not loaded?)"
                           % (target, status, reason))
-    found = http.realms(headers)
-    if REALM not in found:
-        raise CheckFailed("%s answered 401 without realm \"%s\" (%s): not gromox-http?"
-                          % (target, REALM, ", ".join(repr(r[:40]) for r in found[:3])
-                             or "no WWW-Authenticate realm"))
+    http.require_realm(target, headers, REALM, "gromox-http")
     return "401 msrpc realm"

@@ -63,6 +63,16 @@ def exchange(url, deadline, verify=False, method="GET", extra=""):
     return status, reason, response.headers, body
 
 
+def require_realm(url, header_lines, realm, server):
+    """``CheckFailed`` unless a ``WWW-Authenticate`` line names ``realm``: the proof
+    that ``server`` (say ``"gromox-http"``) wrote the 401, not some other web server."""
+    found = realms(header_lines)
+    if realm not in found:
+        raise CheckFailed("%s answered 401 without realm \"%s\" (%s): not %s?"
+                          % (url, realm, ", ".join(repr(r[:40]) for r in found[:3])
+                             or "no WWW-Authenticate realm", server))
+
+
 def realms(header_lines):
     """The ``realm="..."`` of every ``WWW-Authenticate`` header line."""
     found = []
