@@ -181,6 +181,7 @@ class Node:
         self.cgroup = os.path.join(cluster.cgroup, name)
         self.init_pid = None            # PID 1 of the node, as the host sees it
         self._proc = None               # the unshare process
+        self.hung = False               # corosync frozen: the node's view of the cluster is stale
 
     def __repr__(self):
         return "Node(%s, %s, %s)" % (self.name, self.address, "up" if self.up else "down")
@@ -255,6 +256,7 @@ class Node:
         if fence_cgroup.populated(self.cgroup):
             raise ClusterError("%s: cgroup %s still has processes" % (self.name, self.cgroup))
         self._reap()
+        self.hung = False
         with open(self.init_log, "a", encoding="utf-8") as out:
             # The shell moves itself into the node's cgroup, then becomes unshare:
             # everything of the node is in that cgroup from its first instruction.
@@ -326,6 +328,7 @@ class Node:
         pids = self.pids_of("corosync")
         if not pids:
             raise ClusterError("%s runs no corosync" % self.name)
+        self.hung = True
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
 
@@ -589,15 +592,31 @@ class NodeCluster(ClusterBase):
     def up_nodes(self):
         return [node for node in self.nodes.values() if node.up]
 
-    def via(self):
-        """A node that is up, to run the cluster tools on."""
+    def via(self, avoid=()):
+        """A node that is up and not hung, to run the cluster tools on: a hung node's
+        view is stale, and it is about to be fenced."""
         for node in self.nodes.values():
-            if node.up:
+            if node.up and not node.hung and node.name not in avoid:
                 return node
-        raise ClusterError("every node is down")
+        raise ClusterError("every node is down or hung")
 
     def tool(self, argv, input=None, check=True, timeout=60):
-        proc = self.via().run(argv, input=input, check=check, timeout=timeout)
+        tried = []
+        while True:
+            node = self.via(tried)
+            try:
+                proc = node.run(argv, input=input, check=check, timeout=timeout)
+            except ClusterError:
+                # Fenced between the choice and the call (nsenter finds no /proc/PID):
+                # ask another node; any other failure is the test's evidence.
+                if node.up:
+                    raise
+                tried.append(node.name)
+                continue
+            if not node.up:
+                tried.append(node.name)
+                continue
+            break
         proc.stdout = ANSI.sub("", proc.stdout)     # crmsh colours even into a pipe
         proc.stderr = ANSI.sub("", proc.stderr)
         return proc
