@@ -365,17 +365,7 @@ def test_metrics_off_writes_nothing(dirs):
 def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
     """The modules a monitor loads with metrics_dir set, less those without: ours, no re or json."""
     import subprocess
-    import sys
-    from helpers import AGENTS, LIB
-    script = (
-        "import sys; sys.path.insert(0, %r)\n"
-        "import runpy; sys.argv = ['stack-health', 'monitor']\n"
-        "try:\n"
-        "    runpy.run_path(%r, run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(' '.join(sorted(sys.modules)))\n"
-        % (LIB, os.path.join(AGENTS, "stack-health")))
+    from helpers import AGENTS, IMPORTTIME, imported_modules
     (tmp_path / "rsctmp").mkdir()
     (tmp_path / "rsctmp" / "stack-health-r.state").write_text("fails=0\n")
     loaded = {}
@@ -385,9 +375,10 @@ def test_metrics_cost_the_monitor_two_small_modules_and_nothing_heavy(tmp_path):
                "OCF_RESKEY_imap_url": "off", "OCF_RESKEY_admin_api_url": "off",
                "OCF_RESKEY_mysql_config": "off", "OCF_RESKEY_lmtp_address": "off",
                "OCF_RESKEY_redis_address": "127.0.0.1:1", "OCF_RESKEY_critical": "redis"}
-        loaded[directory] = set(subprocess.run(
-            [sys.executable, "-IS", "-c", script], env=env, capture_output=True, text=True,
-            timeout=30).stdout.split())
+        # The agent leaves with os._exit: what it imported is what -X importtime printed.
+        loaded[directory] = imported_modules(subprocess.run(
+            [*IMPORTTIME, os.path.join(AGENTS, "stack-health"), "monitor"], env=env,
+            capture_output=True, text=True, timeout=30))
     assert sorted(loaded[str(tmp_path)] - loaded["off"]) == [
         "grommunio_ocf.base.exposition", "grommunio_ocf.ocf.metrics"]
     assert sorted(os.listdir(tmp_path)) == ["grommunio_ocf-stack-health-r.prom", "rsctmp"]

@@ -370,16 +370,28 @@ def _isatty(stream):
         return False
 
 
-def main(agent_cls):
-    status = int(run(agent_cls))
+def _flush(stream):
     try:
-        sys.stdout.flush()
-    except Exception:  # noqa: BLE001 -- stdout closed by the caller: drop what is left
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        except OSError:
-            pass
-    sys.exit(status)
+        stream.flush()
+    except Exception:  # noqa: BLE001 -- closed by the caller: drop what is left
+        pass
+
+
+def main(agent_cls):
+    """Run the action and leave with its code, skipping the interpreter's finalization.
+
+    Tearing down sixty modules, the checks' thread states and OpenSSL costs a
+    monitor about 3 ms -- a third of what it spends beyond the interpreter's
+    own start -- and buys nothing: everything the agent writes is out by now
+    (syslog sends each message as it is logged, stderr is flushed line by
+    line, files are written and closed where they are made, and children are
+    waited for), except stdout, flushed here.  A check thread abandoned in
+    name resolution cannot delay the exit either.
+    """
+    status = int(run(agent_cls))
+    _flush(sys.stdout)
+    _flush(sys.stderr)
+    os._exit(status)
 
 
 __all__ = ["Action", "Agent", "Operation", "Problem", "main", "run"]
