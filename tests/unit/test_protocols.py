@@ -19,7 +19,7 @@ from grommunio_ocf.ocf.deadline import Deadline
 from grommunio_ocf.base.netaddr import Address, parse_url
 from grommunio_ocf.checks.contract import CheckDegraded, CheckFailed
 from grommunio_ocf.protocols import budget_text, connect, read_line, seconds
-from grommunio_ocf.protocols import http as http_check
+from grommunio_ocf.protocols import adminapi
 from grommunio_ocf.protocols import redis, smtp, tcp
 
 HTTP = {"http": 80, "https": 443}
@@ -406,7 +406,7 @@ PREFIX = "http://localhost:8080/api/v1/status"
     (b'{"database": true}\n', "HTTP 200; database up"),
 ])
 def test_judge_healthy(body, detail):
-    assert http_check.judge(URL, 200, "OK", body) == detail
+    assert adminapi.judge(URL, 200, "OK", body) == detail
 
 
 @pytest.mark.parametrize("status,reason,body,message", [
@@ -431,7 +431,7 @@ def test_judge_healthy(body, detail):
 ])
 def test_judge_failures(status, reason, body, message):
     with pytest.raises(CheckFailed) as info:
-        http_check.judge(URL, status, reason, body)
+        adminapi.judge(URL, status, reason, body)
     assert str(info.value) == message
 
 
@@ -476,28 +476,28 @@ def test_http_check_healthy(http_server):
     srv, handler = http_server(200, json.dumps({"message": "API is operational",
                                                 "database": True}).encode())
     url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
-    assert http_check.check(url, Deadline(1.0)) == "HTTP 200; database up"
+    assert adminapi.check(url, Deadline(1.0)) == "HTTP 200; database up"
     assert handler.seen == [("/api/v1/status", "application/json")]
 
 
 def test_http_check_without_path_asks_for_root(http_server):
     srv, handler = http_server(200, b'{"database": true}')
     url = parse_url("http://127.0.0.1:%d" % srv.server_address[1], HTTP)
-    http_check.check(url, Deadline(1.0))
+    adminapi.check(url, Deadline(1.0))
     assert handler.seen[0][0] == "/"
 
 
 def test_http_check_database_down(http_server):
     srv, _ = http_server(200, b'{"message": "API is operational", "database": false}')
     url = parse_url("http://127.0.0.1:%d/api/v1/status" % srv.server_address[1], HTTP)
-    text = fail_text(lambda: http_check.check(url, Deadline(1.0)))
+    text = fail_text(lambda: adminapi.check(url, Deadline(1.0)))
     assert text == "admin-api reports its database is down (%s: database=false)" % url
 
 
 def test_http_check_500(http_server):
     srv, _ = http_server(500, b"boom")
     url = parse_url("http://127.0.0.1:%d/s" % srv.server_address[1], HTTP)
-    assert fail_text(lambda: http_check.check(url, Deadline(1.0))) == (
+    assert fail_text(lambda: adminapi.check(url, Deadline(1.0))) == (
         "%s answered HTTP 500 Internal Server Error" % url)
 
 
@@ -505,7 +505,7 @@ def test_http_check_silence(server):
     srv = server(silent)
     url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
     started = time.monotonic()
-    text = fail_text(lambda: http_check.check(url, Deadline(0.2)))
+    text = fail_text(lambda: adminapi.check(url, Deadline(0.2)))
     assert time.monotonic() - started < 0.6
     assert text == "no answer within 0.2s from %s" % url
     assert srv.finish()["got"].startswith(b"GET /api/v1/status HTTP/1.0\r\n")
@@ -515,7 +515,7 @@ def test_http_check_not_http(server):
     srv = server(greet(b"220 this is smtp\r\n"))
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    text = fail_text(lambda: http_check.check(url, Deadline(0.5)))
+    text = fail_text(lambda: adminapi.check(url, Deadline(0.5)))
     assert text == "%s answered without HTTP: '220 this is smtp'" % url
     assert time.monotonic() - started < 0.4  # judged at the first line, not at the deadline
     srv.finish()
@@ -523,7 +523,7 @@ def test_http_check_not_http(server):
 
 def test_http_check_refused(refused_address):
     url = parse_url("http://%s/api/v1/status" % refused_address, HTTP)
-    assert fail_text(lambda: http_check.check(url, Deadline(0.5))) == (
+    assert fail_text(lambda: adminapi.check(url, Deadline(0.5))) == (
         "connection refused by %s" % refused_address)
 
 
@@ -700,14 +700,14 @@ def answer(raw):
 def test_http_hostile_answers(server, raw, words):
     srv = server(answer(raw))
     url = parse_url("http://%s/api/v1/status" % srv.address, HTTP)
-    text = fail_text(lambda: http_check.check(url, Deadline(1.0)))
+    text = fail_text(lambda: adminapi.check(url, Deadline(1.0)))
     assert words in text, text
     assert len(text) < 300
 
 
 def test_http_deep_json_in_strings_is_fine():
     body = b'{"database": true, "note": "' + b"[" * 1000 + b'"}'
-    assert http_check.judge(URL, 200, "OK", body) == "HTTP 200; database up"
+    assert adminapi.judge(URL, 200, "OK", body) == "HTTP 200; database up"
     assert jsonread.loads('{"a": "\\"[[[["}', 1) == {"a": '"[[[['}
 
 
@@ -718,7 +718,7 @@ def test_http_content_length_ends_the_body_without_waiting_for_close(server):
     srv = server(script)
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    assert http_check.check(url, Deadline(2.0)) == "HTTP 200; database up"
+    assert adminapi.check(url, Deadline(2.0)) == "HTTP 200; database up"
     assert time.monotonic() - started < 0.5
 
 
@@ -731,7 +731,7 @@ def test_http_endless_or_trickling_is_cut_off(server, script):
     srv = server(script)
     url = parse_url("http://%s/" % srv.address, HTTP)
     started = time.monotonic()
-    fail_text(lambda: http_check.check(url, Deadline(0.4)))
+    fail_text(lambda: adminapi.check(url, Deadline(0.4)))
     assert time.monotonic() - started < 0.8
 
 

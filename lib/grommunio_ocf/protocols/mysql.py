@@ -15,6 +15,7 @@ Protocol reference: MariaDB's "Client/Server Protocol" documentation.
 import struct
 
 from ..base.cpython import SocketTimeout, sha1, sockets
+from ..base.netaddr import Address
 from ..checks.contract import CheckFailed
 from ..base.text import printable
 from . import budget_text, connect, connect_unix, seconds
@@ -221,7 +222,6 @@ def open_socket(config, socket_path, deadline, why=None):
     ``why`` says where ``socket_path`` came from, for the messages.
     """
     if not config.uses_socket:
-        from ..base.netaddr import Address
         address = Address(config.host, config.port)
         return connect(address, deadline), str(address)
     return connect_unix(socket_path, deadline, "MariaDB socket", why), socket_path

@@ -1,123 +1,87 @@
-"""stack-health's checks: one table of (check, parameter, run).
+"""stack-health's checks: one table of (check, parameter, module, call).
 
 Each row names a check, the agent parameter that holds its target (empty:
-the check is off) and the function that runs it.  The functions import
-their protocol module only when they run, so a monitor pays for the checks
-it has, and the table's order is the order failures are reported in.
+the check is off), the module that speaks to the service and how to call
+it.  ``enabled()`` imports the modules of the checks that are on, and only
+those, so a monitor pays for the checks it has -- and imports them in the
+main thread, before the checks' threads start: imported inside the
+threads, the modules would queue on the import lock one after another
+while each thread holds the interpreter, which cost the whole group about
+4 ms.  The table's order is the order the checks start and the order
+their failures are reported in.
 """
 
 
-def _imap(values, deadline):
-    from ..protocols import imap
-    return imap.check(values.imap_url, deadline, values.tls_verify)
+class Row:
+    """One check: ``call(module, values, deadline)`` runs it with its module."""
+
+    __slots__ = ("name", "parameter", "module", "call")
+
+    def __init__(self, name, parameter, module, call):
+        self.name = name
+        self.parameter = parameter
+        self.module = module  # under grommunio_ocf, e.g. "protocols.imap"
+        self.call = call
+
+    def bound(self, values):
+        """``run(deadline)`` for ``values``, its module imported now."""
+        module = __import__(self.module, globals(), None, ("check",), 2)
+        return lambda deadline: self.call(module, values, deadline)
 
 
-def _admin_api(values, deadline):
-    from ..protocols import http
-    return http.check(values.admin_api_url, deadline, values.tls_verify)
+def enabled(values):
+    """``(row, target, run)`` of every check whose parameter is set, in the table's order."""
+    return [(row, values[row.parameter], row.bound(values))
+            for row in CHECKS if values[row.parameter] is not None]
 
 
-def _mysql(values, deadline):
-    from . import gromoxdb
-    return gromoxdb.check(values.mysql_config, values.mysql_socket, deadline)
+def _url(parameter):
+    return lambda module, values, deadline: module.check(values[parameter], deadline,
+                                                         values.tls_verify)
 
 
-def _lmtp(values, deadline):
-    from ..protocols import smtp
-    return smtp.check(values.lmtp_address, deadline)
+def _address(parameter):
+    return lambda module, values, deadline: module.check(values[parameter], deadline)
 
 
-def _redis(values, deadline):
-    from ..protocols import redis
-    return redis.check(values.redis_address, deadline)
+def _line(parameter, ping, allow):
+    """A gromox line daemon's PING; ``allow`` says where its allow-list is."""
+    return lambda module, values, deadline: module.check(values[parameter], deadline, ping, allow)
 
 
-def _gromox_http(values, deadline):
-    from ..protocols import gromoxhttp
-    return gromoxhttp.check(values.gromox_http_url, deadline, values.tls_verify)
+def _mysql(module, values, deadline):
+    return module.check(values.mysql_config, values.mysql_socket, deadline)
 
 
-def _exmdb(values, deadline):
-    from ..protocols import exmdb
-    return exmdb.check(values.exmdb_address, deadline)
+def _queue(module, values, deadline):
+    return module.check(values.queue_dir, values.queue_max_age, deadline)
 
 
-def _midb(values, deadline):
-    from ..protocols import gromoxline
-    # Exactly two words: midb's PING takes a directory argument (ignored).
-    return gromoxline.check(values.midb_address, deadline, b"PING x\r\n",
-                            "midb_hosts_allow in midb.cfg or midb_acl.txt")
-
-
-def _zcore(values, deadline):
-    from ..protocols import zcore
-    return zcore.check(values.zcore_socket, deadline)
-
-
-def _event(values, deadline):
-    from ..protocols import gromoxline
-    return gromoxline.check(values.event_address, deadline, b"PING\r\n",
-                            "event_hosts_allow in event.cfg or event_acl.txt")
-
-
-def _timer(values, deadline):
-    from ..protocols import gromoxline
-    return gromoxline.check(values.timer_address, deadline, b"PING\r\n",
-                            "timer_hosts_allow in timer.cfg or timer_acl.txt")
-
-
-def _pop3(values, deadline):
-    from ..protocols import pop3
-    return pop3.check(values.pop3_address, deadline)
-
-
-def _sync(values, deadline):
-    from ..protocols import activesync
-    return activesync.check(values.sync_url, deadline, values.tls_verify)
-
-
-def _web(values, deadline):
-    from ..protocols import robots
-    return robots.check(values.web_url, deadline, values.tls_verify)
-
-
-def _antispam(values, deadline):
-    from ..protocols import rspamd
-    return rspamd.check(values.antispam_url, deadline, values.tls_verify)
-
-
-def _milter(values, deadline):
-    from ..protocols import milter
-    return milter.check(values.milter_address, deadline)
-
-
-def _queue(values, deadline):
-    from . import queue
-    return queue.check(values.queue_dir, values.queue_max_age, deadline)
-
-
-# (check, the parameter that names its target -- empty: the check is off, run),
-# in the order their failures are reported: what users lose most first.
+# In the order their failures are reported: what users lose most first.
 CHECKS = (
-    ("imap", "imap_url", _imap),
-    ("admin_api", "admin_api_url", _admin_api),
-    ("mysql", "mysql_config", _mysql),
-    ("lmtp", "lmtp_address", _lmtp),
-    ("gromox_http", "gromox_http_url", _gromox_http),
-    ("exmdb", "exmdb_address", _exmdb),
-    ("midb", "midb_address", _midb),
-    ("zcore", "zcore_socket", _zcore),
-    ("sync", "sync_url", _sync),
-    ("pop3", "pop3_address", _pop3),
-    ("event", "event_address", _event),
-    ("timer", "timer_address", _timer),
-    ("web", "web_url", _web),
-    ("antispam", "antispam_url", _antispam),
-    ("redis", "redis_address", _redis),
-    ("milter", "milter_address", _milter),
-    ("queue", "queue_dir", _queue),
+    Row("imap", "imap_url", "protocols.imap", _url("imap_url")),
+    Row("admin_api", "admin_api_url", "protocols.adminapi", _url("admin_api_url")),
+    Row("mysql", "mysql_config", "stack.gromoxdb", _mysql),
+    Row("lmtp", "lmtp_address", "protocols.smtp", _address("lmtp_address")),
+    Row("gromox_http", "gromox_http_url", "protocols.gromoxhttp", _url("gromox_http_url")),
+    Row("exmdb", "exmdb_address", "protocols.exmdb", _address("exmdb_address")),
+    # Exactly two words: midb's PING takes a directory argument (ignored).
+    Row("midb", "midb_address", "protocols.gromoxline",
+        _line("midb_address", b"PING x\r\n", "midb_hosts_allow in midb.cfg or midb_acl.txt")),
+    Row("zcore", "zcore_socket", "protocols.zcore", _address("zcore_socket")),
+    Row("sync", "sync_url", "protocols.activesync", _url("sync_url")),
+    Row("pop3", "pop3_address", "protocols.pop3", _address("pop3_address")),
+    Row("event", "event_address", "protocols.gromoxline",
+        _line("event_address", b"PING\r\n", "event_hosts_allow in event.cfg or event_acl.txt")),
+    Row("timer", "timer_address", "protocols.gromoxline",
+        _line("timer_address", b"PING\r\n", "timer_hosts_allow in timer.cfg or timer_acl.txt")),
+    Row("web", "web_url", "protocols.robots", _url("web_url")),
+    Row("antispam", "antispam_url", "protocols.rspamd", _url("antispam_url")),
+    Row("redis", "redis_address", "protocols.redis", _address("redis_address")),
+    Row("milter", "milter_address", "protocols.milter", _address("milter_address")),
+    Row("queue", "queue_dir", "stack.queue", _queue),
 )
-CHECK_NAMES = tuple(name for name, _, _ in CHECKS)
+CHECK_NAMES = tuple(row.name for row in CHECKS)
 
 # The HA guide's grommunio_svc group, in its order, and the checks that
 # prove each unit serves (--verbose prints one line per unit).  A unit

@@ -8,7 +8,9 @@ used and why, so ``--verbose`` answers "which server did it ask?".
 """
 
 from . import gromoxcfg
+from ..base.netaddr import Address
 from ..checks.contract import CheckFailed
+from ..protocols import mysql
 
 
 def socket_for(explicit):
@@ -24,7 +26,6 @@ def socket_for(explicit):
 
 def check(config_path, explicit_socket, deadline):
     """Detail text when gromox's account logs in; ``CheckFailed`` otherwise."""
-    from ..protocols import mysql
     try:
         config = gromoxcfg.load(config_path)
     except gromoxcfg.ConfigError as exc:
@@ -36,11 +37,9 @@ def check(config_path, explicit_socket, deadline):
         except DecodeError as exc:  # never log in with an empty password instead
             raise CheckFailed("%s: %s" % (config_path, exc)) from None
     if config.uses_socket:
-
         path, why = socket_for(explicit_socket)
         via = "via %s (%s)" % (path, why)
     else:
-        from ..base.netaddr import Address
         path, why, via = None, None, "via TCP %s" % Address(config.host, config.port)
 
     detail = mysql.check(config, path, deadline, why)

@@ -16,7 +16,7 @@ brackets.  A result that is not plain success starts with its word:
 from ..checks.contract import Outcome
 from .checks import CHECKS, SERVICES
 
-PARAMETER = {name: parameter for name, parameter, _ in CHECKS}
+PARAMETER = {row.name: row.parameter for row in CHECKS}
 
 
 def part(service, outcome, critical):
