@@ -109,6 +109,58 @@ def test_checks_run_in_parallel():
     assert all(o.state == OK for o in outcomes)
 
 
+def test_many_slow_checks_still_run_in_parallel():
+    # Two threads start; one more joins every SPAWN_AFTER without progress, so
+    # twelve checks of 0.3 s each end together, not in six rounds of two.
+    checks = [Check("c%d" % n, "t", sleeps(0.3, str(n))) for n in range(12)]
+    started = time.monotonic()
+    outcomes = run_all(checks, Deadline(5.0))
+    took = time.monotonic() - started
+    assert took < 0.55, "the slow checks waited for each other (%.2fs)" % took
+    assert [o.detail for o in outcomes] == [str(n) for n in range(12)]
+
+
+def test_quick_checks_share_a_few_threads():
+    seen = set()
+
+    def records(deadline):
+        seen.add(threading.get_ident())
+        return "ok"
+
+    outcomes = run_all([Check("c%d" % n, "t", records) for n in range(20)], Deadline(5.0))
+    assert [o.state for o in outcomes] == [OK] * 20
+    assert len(seen) < 10, "%d threads for 20 checks that return at once" % len(seen)
+
+
+def test_checks_waiting_for_a_later_one_get_it_a_thread():
+    # The first threads both wait for what the third check does: only a
+    # thread started because nothing finished can run it.
+    done = threading.Event()
+
+    def waits(deadline):
+        return "saw it" if done.wait(2.0) else "waited in vain"
+
+    def sets(deadline):
+        done.set()
+        return "set"
+
+    outcomes = run_all([Check("a", "t", waits), Check("b", "t", waits), Check("c", "t", sets)],
+                       Deadline(3.0))
+    assert [o.detail for o in outcomes] == ["saw it", "saw it", "set"]
+
+
+def test_each_check_gets_its_bound_from_its_own_start():
+    seen = []
+
+    def records(deadline):
+        seen.append(deadline.total)
+        return "ok"
+
+    run_all([Check("slow", "s", sleeps(0.3)), Check("slow2", "s", sleeps(0.3)),
+             Check("late", "l", records)], Deadline(5.0), per_check=1.0)
+    assert seen and seen[0] == pytest.approx(1.0, abs=0.05)
+
+
 def test_outcomes_keep_the_order_of_the_checks():
     # The first check finishes last: the order is the checks', not the finish order.
     checks = [Check("slow", "s", sleeps(0.15, "slow")), Check("mid", "m", sleeps(0.05, "mid")),
