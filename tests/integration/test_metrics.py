@@ -124,6 +124,8 @@ def test_stack_health_against_dovecot(agent, dovecot, metrics):
     found = written(metrics, "stack-health")
     assert value(found, "grommunio_ocf_result_code") == 190
     assert value(found, "grommunio_ocf_check_up", check="redis") == 0
+    assert value(found, "grommunio_ocf_check_critical", check="redis") == 0
+    assert value(found, "grommunio_ocf_check_critical", check="imap") == 1
     # dovecot stopped: the critical check fails the monitor.
     with _stopped(dovecot):
         params["check_timeout"] = "1"
@@ -288,7 +290,7 @@ def test_alert_rules_are_valid_and_pass_their_unit_tests():
     needs("promtool")
     check = subprocess.run(["promtool", "check", "rules", RULES], capture_output=True, text=True,
                            timeout=60)
-    assert check.returncode == 0 and "SUCCESS: 5 rules found" in check.stdout, check
+    assert check.returncode == 0 and "SUCCESS: 6 rules found" in check.stdout, check
     tests = subprocess.run(["promtool", "test", "rules", os.path.basename(RULE_TESTS)],
                            cwd=os.path.dirname(RULE_TESTS), capture_output=True, text=True,
                            timeout=120)

@@ -127,8 +127,17 @@ def test_a_check_agent_snapshot():
     assert found[("grommunio_ocf_check_up", mysql)] == 0
     assert found[("grommunio_ocf_check_degraded", redis)] == 1
     assert found[("grommunio_ocf_check_duration_seconds", mysql)] == 0.5
+    assert found[("grommunio_ocf_check_critical", mysql)] == 1
     assert len([k for k in found if k[0] == "grommunio_ocf_check_up"]) == 4
     assert not [k for k in found if "binds" in k[0] or "lookup" in k[0]]
+
+
+def test_a_check_outside_critical_is_marked_so():
+    critical = {"imap", "mysql"}
+    found = parse(model.text(snap(checks=check_samples(outcomes(), critical))))
+    marked = {dict(labels)["check"]: value for (name, labels), value in found.items()
+              if name == "grommunio_ocf_check_critical"}
+    assert marked == {"imap": 1, "mysql": 1, "redis": 0, "lmtp": 0}
 
 
 def test_start_and_probes_write_no_interval_and_binds_no_check_families():

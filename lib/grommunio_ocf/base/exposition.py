@@ -3,7 +3,7 @@
 The data model is deliberately small and shared: a ``Snapshot`` holds the
 resource's last result (an OCF code), when it was taken, the monitor's
 interval and ``check_timeout``, one ``CheckSample`` per check (name,
-target, up, degraded, duration) and the agent's own counts (grodata-binds'
+target, up, degraded, duration, critical) and the agent's own counts (grodata-binds'
 binds, postfix-maps' lookups).  ``families`` turns a snapshot into
 Prometheus families, ``text`` into the file, bounded in size.
 
@@ -41,6 +41,7 @@ HELP = {
     "monitor_interval_seconds": "Interval of the recurring monitor (CRM_meta_interval)",
     "check_timeout_seconds": "Upper bound of each check (the check_timeout parameter)",
     "check_up": "1 unless the check failed",
+    "check_critical": "1 when a failure of the check fails the resource (0: it degrades it)",
     "check_degraded": "1 when the check works but needs attention",
     "check_duration_seconds": "How long the check took",
     "checks_omitted": "Checks left out of this file to keep it small",
@@ -101,8 +102,8 @@ def families(snap, max_checks=MAX_CHECKS):
     if snap.check_timeout is not None:
         result.append(_family("check_timeout_seconds").add(base, snap.check_timeout))
     if snap.checks is not None:
-        up, degraded, duration = (_family(n) for n in (
-            "check_up", "check_degraded", "check_duration_seconds"))
+        up, critical, degraded, duration = (_family(n) for n in (
+            "check_up", "check_critical", "check_degraded", "check_duration_seconds"))
         seen = set()
         for sample in snap.checks:
             # One series per (check, target): two checks of the same target
@@ -114,10 +115,11 @@ def families(snap, max_checks=MAX_CHECKS):
             seen.add(key)
             labels = base + (("check", sample.name), ("target", sample.target))
             up.add(labels, bool(sample.up))
+            critical.add(labels, bool(sample.critical))
             degraded.add(labels, bool(sample.degraded))
             duration.add(labels, sample.duration)
         omitted = _family("checks_omitted").add(base, len(snap.checks) - len(seen))
-        result += [up, degraded, duration, omitted]
+        result += [up, critical, degraded, duration, omitted]
     if snap.binds is not None:
         result.append(_family("binds_proved").add(base, snap.binds[0]))
         result.append(_family("binds_not_proved").add(base, snap.binds[1]))
