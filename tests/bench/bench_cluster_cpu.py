@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Benchmark: monitor CPU per hour in a real cluster, seed configuration vs migrated.
+"""Benchmark: monitor CPU per hour in a real cluster, the guide's configuration vs migrated.
 
 Starts the test cluster of tests/cluster (corosync + pacemaker, one node) in
 a private mount namespace and measures, per scenario, the CPU time that the
 resource agents' recurring monitors take, the way Pacemaker runs them:
 
-  A  seed:     7 x ocf:heartbeat:Filesystem (fstype=none options=bind) in a
-               group, op monitor interval=20s timeout=40s (seed.crm)
+  A  guide:    7 x ocf:heartbeat:Filesystem (fstype=none options=bind) in a
+               group, op monitor interval=20s timeout=40s (guide.crm)
   B  migrated: 1 x ocf:grommunio:grodata-binds with the same 7 binds,
                op monitor interval=20s timeout=40s (migrated.crm)
   C  B + ocf:grommunio:stack-health (monitor 30s, six checks against real
@@ -46,7 +46,7 @@ import threading
 import time
 
 import benchlib
-from benchlib import (FILESYSTEM, OCF_ROOT, SEED, BenchError, Cleanups, Spawner, detach_all,
+from benchlib import (FILESYSTEM, OCF_ROOT, GUIDE_BINDS, BenchError, Cleanups, Spawner, detach_all,
                       exit_on_signals, mount_points_under, private_mount_namespace,
                       start_mariadb, table_head, tests_on_path, write_mysql_config)
 
@@ -68,12 +68,12 @@ WARMUP = 2
 PHASE_OFFSET = 5.0
 
 # Resource ids, agents and monitor intervals (s) of the scenarios.
-FS_IDS = tuple("bench_bind_" + name.replace("-", "_") for name in SEED)
+FS_IDS = tuple("bench_bind_" + name.replace("-", "_") for name in GUIDE_BINDS)
 BINDS_ID, HEALTH_ID, POSTFIX_ID = "bench_grodata_binds", "bench_stack_health", "bench_postfix_maps"
 INTERVAL = dict({rid: 20 for rid in FS_IDS}, **{BINDS_ID: 20, HEALTH_ID: 30, POSTFIX_ID: 60})
 RESOURCES = {"A": FS_IDS, "B": (BINDS_ID,), "C": (BINDS_ID, HEALTH_ID, POSTFIX_ID)}
 TITLES = {
-    "A": "seed: 7 x ocf:heartbeat:Filesystem bind (one group), monitor 20s",
+    "A": "guide: 7 x ocf:heartbeat:Filesystem bind (one group), monitor 20s",
     "B": "migrated: ocf:grommunio:grodata-binds (the 7 binds), monitor 20s",
     "C": "B + stack-health (6 checks) 30s + postfix-maps (OCF_CHECK_LEVEL=10) 60s",
 }
@@ -257,7 +257,7 @@ def describe(rec):
 # -- scratch grodata ---------------------------------------------------------------
 
 class Scratch:
-    """A loop-mounted ext4 "grodata" with the 7 seed directories, targets under var/lib."""
+    """A loop-mounted ext4 "grodata" with the guide's 7 directories, targets under var/lib."""
 
     def __init__(self, root):
         self.root = root
@@ -265,13 +265,13 @@ class Scratch:
         self.varlib = os.path.join(root, "var", "lib")
         source = os.path.join(root, "image-source")
         image = os.path.join(root, "grodata.img")
-        for name in SEED:
+        for name in GUIDE_BINDS:
             os.makedirs(os.path.join(source, name))
             os.makedirs(os.path.join(self.varlib, name))
         os.makedirs(self.grodata)
         run(["mkfs.ext4", "-q", "-F", "-d", source, image, "64M"])
         run(["mount", "-o", "loop", image, self.grodata])
-        self.pairs = [(os.path.join(self.grodata, n), os.path.join(self.varlib, n)) for n in SEED]
+        self.pairs = [(os.path.join(self.grodata, n), os.path.join(self.varlib, n)) for n in GUIDE_BINDS]
 
     def bound(self):
         """Targets that are mount points now."""
@@ -557,7 +557,7 @@ def bench(args, keys, state):
         log("scenario %s: loading %s" % (key, TITLES[key]))
         mon = cluster.load(text)
         check_started(mon, RESOURCES[key], cluster)
-        if len(scratch.bound()) != len(SEED):
+        if len(scratch.bound()) != len(GUIDE_BINDS):
             raise BenchError("scenario %s: only %s bound" % (key, scratch.bound()))
         loaded = key
         res = results[key] = measure_window(key, execd, watch, fx, args.window)
@@ -606,7 +606,7 @@ def render(args, keys, results, state, took):
     out = []
     add = out.append
     version = run(["pacemakerd", "--version"]).splitlines()[0]
-    add("Monitor CPU per hour: seed (7 Filesystem binds) vs migrated, in a real cluster")
+    add("Monitor CPU per hour: the guide's 7 Filesystem binds vs migrated, in a real cluster")
     add("  %s, kernel %s, %d CPUs, USER_HZ %d; window %.0f s per scenario; by hand: %d runs"
         % (version, os.uname().release, os.cpu_count(), CLK_TCK, args.window, args.runs))
     for key in keys:
@@ -698,7 +698,7 @@ def main(argv):
                         help="seconds measured per scenario (default 120: 6 runs at 20 s, "
                              "4 at 30 s, 2 at 60 s)")
     parser.add_argument("--scenarios", default="A,B,C",
-                        help="any of A (seed), B (migrated binds), C (B + stack-health + "
+                        help="any of A (the guide's), B (migrated binds), C (B + stack-health + "
                              "postfix-maps), comma-separated (default A,B,C)")
     parser.add_argument("--runs", type=int, default=20,
                         help="monitors by hand per resource and scenario (default 20; 0: none)")

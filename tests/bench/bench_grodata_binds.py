@@ -8,7 +8,7 @@ Measures, by wall clock over many runs (median and p90):
   a) ``/usr/bin/python3 -c pass``              bare interpreter start
      (and, for information, ``python3 -IS -c pass``, the agent's shebang)
   b) ``grodata-binds monitor``, 7 binds         what replaces ...
-  c) 7 x ``Filesystem monitor``, same binds     ... one 20 s round of the seed cluster
+  c) 7 x ``Filesystem monitor``, same binds     ... one 20 s round of the guide's cluster
   d) ``grodata-binds monitor``, 1,000 binds
 
 plus the CPU time (user+sys, from wait4) of each child, and checks the
@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import (FILESYSTEM, OCF_PATH, PYTHON, REPO, SEED, BenchError, Series, Spawner,
+from benchlib import (FILESYSTEM, OCF_PATH, PYTHON, REPO, GUIDE_BINDS, BenchError, Series, Spawner,
                       detach_all, log, mount_points_under, ocf_env, pct,
                       reexec_in_private_namespace, require_executable, shebang, timing_table,
                       verdict)
@@ -130,13 +130,13 @@ def bench(args, log):
     out = {"agent": agent, "shebang": shebang(agent), "python": sys.version.split()[0],
            "cpus": os.cpu_count(), "results": {}, "checks": [], "info": {}}
     try:
-        # -- 7 seed binds -------------------------------------------------------------
-        seed = Setup(root, "seed", SEED)
-        env_start = ours_env(seed.grodata, seed.pairs, monitor=False)
-        env_mon = ours_env(seed.grodata, seed.pairs)
+        # -- the guide's 7 binds -------------------------------------------------------
+        guide = Setup(root, "guide", GUIDE_BINDS)
+        env_start = ours_env(guide.grodata, guide.pairs, monitor=False)
+        env_mon = ours_env(guide.grodata, guide.pairs)
         started.append(([agent, "stop"], env_start))
         run_checked(spawn, [agent, "start"], env_start, "grodata-binds start (7 binds)")
-        missing = [t for _, t in seed.pairs if not os.path.ismount(t)]
+        missing = [t for _, t in guide.pairs if not os.path.ismount(t)]
         if missing:
             raise BenchError("start returned 0 but not bound: %s" % ", ".join(missing))
 
@@ -144,7 +144,7 @@ def bench(args, log):
         floor_argv = [PYTHON, "-IS", "-c", "pass"]
         ours_argv = [agent, "monitor"]
         fs_calls = [([FILESYSTEM, "monitor"], fs_env(os.path.basename(t), s, t))
-                    for s, t in seed.pairs]
+                    for s, t in guide.pairs]
 
         bare = Series("/usr/bin/python3 -c pass", "bare_python")
         floor = Series("/usr/bin/python3 -IS -c pass (info)", "bare_python_IS")
@@ -203,7 +203,7 @@ def bench(args, log):
 
         run_checked(spawn, [agent, "stop"], env_start, "grodata-binds stop (7 binds)")
         started.clear()
-        left = [t for _, t in seed.pairs if os.path.ismount(t)]
+        left = [t for _, t in guide.pairs if os.path.ismount(t)]
         if left:
             raise BenchError("stop returned 0 but still mounted: %s" % ", ".join(left))
 

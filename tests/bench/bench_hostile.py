@@ -145,14 +145,14 @@ class BindsCase:
 
 def binds_cases():
     many = b" ".join(b"ROOT/grodata/d%d:ROOT/t/d%d" % (i, i) for i in range(1000))
-    values = [("7 seed binds", b" ".join(b"ROOT/grodata/%s:ROOT/t/%s" % (n, n) for n in (
+    values = [("guide's 7 binds", b" ".join(b"ROOT/grodata/%s:ROOT/t/%s" % (n, n) for n in (
                   b"mysql", b"redis", b"gromox", b"web", b"antispam", b"dav", b"admin-api"))),
               ("1,000 binds", many), ("5,000 characters", b"x" * 5000),
               ("not UTF-8", b"ROOT/grodata/\xff:ROOT/t/\xff"),
               ("beyond PATH_MAX", b"ROOT/grodata/" + b"/".join([b"d" * 250] * 17) + b":ROOT/t/x")]
     result = []
     for name, value in values:
-        valid = name in ("7 seed binds", "1,000 binds")
+        valid = name in ("guide's 7 binds", "1,000 binds")
         result.append(BindsCase(name, value, "monitor", (7,) if valid else (6,)))
         result.append(BindsCase(name, value, "validate-all", (0, 5) if valid else (6,)))
     return result

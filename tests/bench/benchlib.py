@@ -24,8 +24,8 @@ PYTHON = "/usr/bin/python3"
 OCF_ROOT = "/usr/lib/ocf"
 FILESYSTEM = OCF_ROOT + "/resource.d/heartbeat/Filesystem"
 OCF_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"     # PATH of an agent run by Pacemaker's executor
-# The seed cluster's bind mounts (grodata/NAME on /var/lib/NAME).
-SEED = ("mysql", "redis", "gromox", "grommunio-web", "grommunio-antispam",
+# The guide's bind mounts (grodata/NAME on /var/lib/NAME).
+GUIDE_BINDS = ("mysql", "redis", "gromox", "grommunio-web", "grommunio-antispam",
         "grommunio-dav", "grommunio-admin-api")
 
 CLONE_NEWNS = 0x00020000

@@ -25,8 +25,8 @@ def params_for(s, names, **extra):
     return p
 
 
-def start_seed(s, agent):
-    """Make the seven seed sources, start the agent on them; the parameters."""
+def start_guide(s, agent):
+    """Make the guide's seven sources, start the agent on them; the parameters."""
     s.sources(*SEED)
     p = params_for(s, SEED)
     assert agent(AGENT, "start", p).rc == 0
@@ -94,7 +94,7 @@ def reap(*procs):
 
 # -- start / monitor / stop ----------------------------------------------------------
 
-def test_cycle_seed_names(scratch, agent):
+def test_cycle_guide_names(scratch, agent):
     s = scratch
     s.sources(*SEED)
     p = params_for(s, SEED)
@@ -116,7 +116,7 @@ def test_cycle_seed_names(scratch, agent):
 
 def test_start_twice_is_idempotent(scratch, agent):
     s = scratch
-    p = start_seed(s, agent)
+    p = start_guide(s, agent)
     before = [m["line"] for m in mountinfo()]
     r = agent(AGENT, "start", p)
     assert r.rc == 0, r
@@ -171,7 +171,7 @@ def test_wrong_source(scratch, agent, where):
 
 def test_partial_state(scratch, agent):
     s = scratch
-    p = start_seed(s, agent)
+    p = start_guide(s, agent)
     sh("umount", s.tgt("redis"))
     r = agent(AGENT, "monitor", p, env={"OCF_RESKEY_CRM_meta_interval": "20000"})
     assert r.rc == 1, r
@@ -523,7 +523,7 @@ def test_missing_source_is_not_installed(scratch, agent):
 
 def test_monitor_verbose_one_line_per_target(scratch, agent):
     s = scratch
-    p = start_seed(s, agent)
+    p = start_guide(s, agent)
     sh("umount", s.tgt("gromox"))
     r = agent(AGENT, "monitor", p, args=("--verbose",))
     assert r.rc == 1

@@ -55,18 +55,18 @@ exec %s "$@"
 
 
 @pytest.fixture(scope="module")
-def seed_xml(tmp_path_factory):
-    """The seed in a CIB file, made once (a crm load costs most of a second)."""
+def guide_xml(tmp_path_factory):
+    """The guide's configuration in a CIB file, made once (a crm load costs most of a second)."""
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pytest.skip("not installed: %s" % " ".join(missing))
     if os.geteuid() != 0:
         pytest.skip("needs root (installs the agents so that crmsh finds their meta-data)")
     subprocess.run([os.path.join(TOP, "packaging", "install")], check=True, capture_output=True)
-    cib = Cib(str(tmp_path_factory.mktemp("seed")))
+    cib = Cib(str(tmp_path_factory.mktemp("guide")))
     if cib.run("crm", "configure", "show").returncode != 0:
         pytest.skip("crmsh does not run on a CIB file here")
-    cib.load(example("seed.crm"))
+    cib.load(example("guide.crm"))
     return cib.path
 
 
@@ -160,8 +160,8 @@ def example(name):
     return os.path.join(EXAMPLES, name)
 
 
-def seed_text():
-    with open(example("seed.crm"), encoding="utf-8") as handle:
+def guide_text():
+    with open(example("guide.crm"), encoding="utf-8") as handle:
         return handle.read()
 
 
@@ -172,12 +172,12 @@ def assert_same(got, want):
 
 # -- the example files ------------------------------------------------------------
 
-def test_seed_loads_and_verifies(tmp_path, seed_xml):
-    assert Cib(str(tmp_path), template=seed_xml).verify() == (0, [])
+def test_guide_loads_and_verifies(tmp_path, guide_xml):
+    assert Cib(str(tmp_path), template=guide_xml).verify() == (0, [])
 
 
 @pytest.mark.parametrize("name", ["migrated.crm", "migrated-clone.crm"])
-def test_example_loads_and_verifies(tmp_path, seed_xml, name):
+def test_example_loads_and_verifies(tmp_path, guide_xml, name):
     cib = Cib(str(tmp_path))
     assert cib.load(example(name)) == []
     assert cib.verify() == (0, [])
@@ -193,9 +193,9 @@ location mysql_not_on_witness grodata_mount_bind_mysql -inf: node3
 tag bind_tag: grodata_mount_bind_mysql grodata_mount_bind_redis groCluster
 """
 VARIANTS = {
-    "seed": seed_text(),
+    "guide": guide_text(),
     # Rewritten and dropped constraints, a set, a tag; options; a depth-20 monitor.
-    "variant": seed_text().replace(
+    "variant": guide_text().replace(
         "fstype=none options=bind \\\n\top monitor interval=20s timeout=40s",
         "fstype=none options=bind,nosuid,nodev \\\n\top monitor interval=20s timeout=40s \\\n"
         "\top monitor interval=300s timeout=60s OCF_CHECK_LEVEL=20") + SINGLE,
@@ -203,10 +203,10 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_script_gives_what_the_crm_format_gives(tmp_path, seed_xml, variant):
+def test_script_gives_what_the_crm_format_gives(tmp_path, guide_xml, variant):
     text = VARIANTS[variant]
-    live = Cib(str(tmp_path), "live", template=seed_xml)
-    if text != seed_text():
+    live = Cib(str(tmp_path), "live", template=guide_xml)
+    if text != guide_text():
         live = Cib(str(tmp_path), "live")
         live.load(text)
     live.maintenance()
@@ -225,19 +225,19 @@ def test_script_gives_what_the_crm_format_gives(tmp_path, seed_xml, variant):
     assert not os.path.exists(os.path.join(str(tmp_path), "shadow.grodata-binds-migration"))
 
 
-def test_script_refuses_without_maintenance_mode(tmp_path, seed_xml):
-    cib = Cib(str(tmp_path), template=seed_xml)
+def test_script_refuses_without_maintenance_mode(tmp_path, guide_xml):
+    cib = Cib(str(tmp_path), template=guide_xml)
     before = cib.read()
-    proc = cib.run("sh", "-c", helper(example("seed.crm")).stdout)
+    proc = cib.run("sh", "-c", helper(example("guide.crm")).stdout)
     assert proc.returncode == 1
     assert "maintenance-mode is not true" in proc.stderr
     assert cib.read() == before
 
 
-def test_script_changes_nothing_when_a_step_fails(tmp_path, seed_xml):
-    cib = Cib(str(tmp_path), template=seed_xml)
+def test_script_changes_nothing_when_a_step_fails(tmp_path, guide_xml):
+    cib = Cib(str(tmp_path), template=guide_xml)
     cib.maintenance()
-    script = helper(example("seed.crm")).stdout
+    script = helper(example("guide.crm")).stdout
     # The configuration changed after the script was written: its delete fails.
     cib.run("crm", "configure", "delete", "grommunio_svc_on_binds", check=True)
     before = cib.show()
@@ -250,15 +250,15 @@ def test_script_changes_nothing_when_a_step_fails(tmp_path, seed_xml):
 # -- rollback ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory, seed_xml):
-    """The seed migrated in maintenance mode: (CIB file, and what the runbook backs up:
+def migrated(tmp_path_factory, guide_xml):
+    """The guide's configuration migrated in maintenance mode: (CIB file, and what the runbook backs up:
     crm configure show, the configuration section, the whole CIB)."""
-    cib = Cib(str(tmp_path_factory.mktemp("migrated")), template=seed_xml)
+    cib = Cib(str(tmp_path_factory.mktemp("migrated")), template=guide_xml)
     cib.maintenance()
     before = cib.show()
     configuration = cib.run("cibadmin", "--query", "--scope", "configuration", check=True).stdout
     whole = cib.run("cibadmin", "--query", check=True).stdout
-    cib.run("sh", "-c", helper(example("seed.crm")).stdout, check=True)
+    cib.run("sh", "-c", helper(example("guide.crm")).stdout, check=True)
     return cib.path, before, configuration, whole
 
 
@@ -307,16 +307,16 @@ def edit_status(path, change):
     tree.write(path)
 
 
-def test_leaving_maintenance_mode_after_the_refresh_does_nothing(tmp_path, seed_xml):
+def test_leaving_maintenance_mode_after_the_refresh_does_nothing(tmp_path, guide_xml):
     """The runbook's central claim, in Pacemaker's own scheduler.
 
-    The seed runs on node1; the migration happens in maintenance mode. Without
+    The guide's configuration runs on node1; the migration happens in maintenance mode. Without
     a refresh, the deleted Filesystem primitives are active orphans and leaving
     maintenance mode would stop them, unmounting the binds. What the refresh
     does (erase every history, then probe: grodata-binds finds its binds and
     answers 0 on node1, 7 elsewhere) leaves nothing to do.
     """
-    cib = Cib(str(tmp_path), template=seed_xml)
+    cib = Cib(str(tmp_path), template=guide_xml)
     simulate(cib, "--node-up", "node1", "--node-up", "node2", "--node-up", "node3",
              out=cib.path)
     for node, score in (("node1", "100"), ("node2", "10")):   # what the drbd agent sets
@@ -330,7 +330,7 @@ def test_leaving_maintenance_mode_after_the_refresh_does_nothing(tmp_path, seed_
     assert "grodata_mount_bind_mysql\t(ocf:heartbeat:Filesystem):\t Started node1" in simulate(cib)
 
     cib.maintenance()
-    cib.run("sh", "-c", helper(example("seed.crm")).stdout, check=True)
+    cib.run("sh", "-c", helper(example("guide.crm")).stdout, check=True)
     cib.maintenance(False)
     stops = [line for line in transition_summary(cib) if line.startswith("* Stop")]
     assert sorted(line.split()[2] for line in stops) == sorted(SEED_BINDS)
@@ -396,10 +396,10 @@ def normalised(show):
     return out
 
 
-def test_pcs_script_from_cib_xml_gives_what_the_crm_format_gives(tmp_path, seed_xml):
+def test_pcs_script_from_cib_xml_gives_what_the_crm_format_gives(tmp_path, guide_xml):
     if not shutil.which("pcs"):
         pytest.skip("pcs is not installed")
-    live = Cib(str(tmp_path), "live", template=seed_xml)
+    live = Cib(str(tmp_path), "live", template=guide_xml)
     standin = os.path.join(live.dir, "bin", "pcs")
     with open(standin, "w", encoding="utf-8") as handle:
         handle.write(PCS_STANDIN % shutil.which("pcs"))
@@ -413,28 +413,28 @@ def test_pcs_script_from_cib_xml_gives_what_the_crm_format_gives(tmp_path, seed_
     assert "committed grodata_binds" in proc.stdout
 
     wanted = Cib(str(tmp_path), "wanted")
-    assert wanted.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    assert wanted.load(helper("--format", "crm", stdin=guide_text()).stdout) == []
     wanted.maintenance()
     assert normalised(live.show()) == normalised(wanted.show())
     assert live.run("crm_verify", "--live-check").returncode == 0
 
 
-def test_cib_xml_and_crm_text_convert_alike(tmp_path, seed_xml):
-    cib = Cib(str(tmp_path), template=seed_xml)
+def test_cib_xml_and_crm_text_convert_alike(tmp_path, guide_xml):
+    cib = Cib(str(tmp_path), template=guide_xml)
     xml = cib.run("cibadmin", "--query", check=True).stdout
     from_xml, from_crm = Cib(str(tmp_path), "x"), Cib(str(tmp_path), "c")
     converted = helper("--format", "crm", stdin=xml)
     assert converted.returncode == 0, converted.stderr
     assert from_xml.load(converted.stdout, method="replace") == []
-    assert from_crm.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    assert from_crm.load(helper("--format", "crm", stdin=guide_text()).stdout) == []
     assert normalised(from_xml.show()) == normalised(from_crm.show())
 
 
 # -- legacy forms: what the tool writes loads on crmsh 4/Pacemaker 2.1 and crmsh 5/3.0 ----
 
-def legacy_seed():
-    """The seed as an older cluster prints it: ms, master-max, Master/Slave roles."""
-    text = seed_text()
+def legacy_guide():
+    """The guide's configuration as an older cluster prints it: ms, master-max, Master/Slave roles."""
+    text = guide_text()
     for old, new in (
             ("role=Promoted", "role=Master"), ("role=Unpromoted", "role=Slave"),
             ("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1",
@@ -446,16 +446,16 @@ def legacy_seed():
     return text
 
 
-def test_legacy_configuration_converts_to_what_loads_everywhere(tmp_path, seed_xml):
+def test_legacy_configuration_converts_to_what_loads_everywhere(tmp_path, guide_xml):
     """crmsh 5 has no ms and Pacemaker 3.0 no <master>: the tool writes a promotable
     clone and Promoted/Unpromoted, which crmsh 4.4 and Pacemaker 2.1 load as well."""
-    converted = helper("--format", "crm", stdin=legacy_seed())
+    converted = helper("--format", "crm", stdin=legacy_guide())
     assert converted.returncode == 0, converted.stderr
     assert not re.search(r"\bms |Master|Slave", converted.stdout)
     legacy, modern = Cib(str(tmp_path), "legacy"), Cib(str(tmp_path), "modern")
     assert legacy.load(converted.stdout) == []
     assert legacy.verify() == (0, [])
-    assert modern.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    assert modern.load(helper("--format", "crm", stdin=guide_text()).stdout) == []
     assert normalised(legacy.show()) == normalised(modern.show())
     clone = ET.parse(legacy.path).getroot().find(".//clone[@id='ms_grodata']")
     assert clone.find("meta_attributes/nvpair[@name='promotable']").get("value") == "true"
@@ -466,11 +466,11 @@ def test_legacy_configuration_converts_to_what_loads_everywhere(tmp_path, seed_x
 def readme_crm_blocks():
     """The README's crm configure examples: each indented block (blank lines
     inside included) that starts with a crm statement.  A group line ending in
-    "…" means "the seed's other members, as before": they are written out."""
+    "…" means "the guide's other members, as before": they are written out."""
     from grommunio_ocf.migrate import crmconf
     with open(os.path.join(TOP, "README.md"), encoding="utf-8") as handle:
         lines = handle.read().splitlines()
-    members = next(s.tokens[2:] for s in crmconf.read_statements(seed_text())[0]
+    members = next(s.tokens[2:] for s in crmconf.read_statements(guide_text())[0]
                    if s.kind == "group" and s.id == "grommunio_svc")
     blocks, current = [], []
     for line in lines + ["end"]:
@@ -491,19 +491,19 @@ README_CRM = readme_crm_blocks()
 
 
 @pytest.fixture(scope="module")
-def migrated_seed(tmp_path_factory, seed_xml):
+def migrated_guide(tmp_path_factory, guide_xml):
     """The guide's configuration after the migration, in a CIB file."""
-    cib = Cib(str(tmp_path_factory.mktemp("migrated-seed")))
-    assert cib.load(helper("--format", "crm", stdin=seed_text()).stdout) == []
+    cib = Cib(str(tmp_path_factory.mktemp("migrated-guide")))
+    assert cib.load(helper("--format", "crm", stdin=guide_text()).stdout) == []
     return cib.path
 
 
 @pytest.mark.parametrize("block", README_CRM, ids=[b.split()[1] for b in README_CRM])
-def test_readme_crm_example_loads_and_verifies(tmp_path, migrated_seed, block):
+def test_readme_crm_example_loads_and_verifies(tmp_path, migrated_guide, block):
     """Each crm example of the README, loaded into the migrated guide configuration:
     crmsh (4.4 or 5) takes it, crm_verify (Pacemaker 2.1 or 3.0) finds nothing."""
     assert "…" not in block
-    cib = Cib(str(tmp_path), template=migrated_seed)
+    cib = Cib(str(tmp_path), template=migrated_guide)
     assert cib.load(block) == []
     assert cib.verify() == (0, [])
 

@@ -1,4 +1,4 @@
-"""grommunio-ocf-migrate: the seed configuration and its variants, the CLI."""
+"""grommunio-ocf-migrate: the guide's configuration and its variants, the CLI."""
 
 import io
 import os
@@ -14,13 +14,13 @@ from grommunio_ocf.migrate import command as migrate
 from grommunio_ocf.migrate import convert, crmconf
 
 EXAMPLES = os.path.join(TOP, "packaging", "examples")
-SEED_FILE = os.path.join(EXAMPLES, "seed.crm")
+GUIDE_FILE = os.path.join(EXAMPLES, "guide.crm")
 LAUNCHER = os.path.join(TOP, "packaging", "grommunio-ocf-migrate")
 SEED_BINDS = ("mysql redis gromox grommunio-web grommunio-antispam grommunio-dav "
               "grommunio-admin-api")
 BIND_IDS = ["grodata_mount_bind_" + n.replace("-", "_") for n in SEED_BINDS.split()]
 
-with open(SEED_FILE, encoding="utf-8") as _handle:
+with open(GUIDE_FILE, encoding="utf-8") as _handle:
     SEED = _handle.read()
 
 
@@ -78,8 +78,8 @@ def script_parts(script):
     return deleted.replace("\\", " ").split(), loaded
 
 
-def seed_with(*replacements, append=""):
-    """The seed, with (old, new) text replacements and extra statements."""
+def guide_with(*replacements, append=""):
+    """The guide's configuration, with (old, new) text replacements and extra statements."""
     text = SEED
     for old, new in replacements:
         assert old in text, old
@@ -87,9 +87,9 @@ def seed_with(*replacements, append=""):
     return text + append
 
 
-# -- the seed ----------------------------------------------------------------------
+# -- the guide's configuration ----------------------------------------------------------------------
 
-def test_seed_becomes_one_grodata_binds_primitive():
+def test_guide_becomes_one_grodata_binds_primitive():
     found, warnings = converted(SEED)
     assert warnings == []
     prim = new_primitive(found)
@@ -101,7 +101,7 @@ def test_seed_becomes_one_grodata_binds_primitive():
     assert [s for s in found.values() if s.kind == "group"] == [found["grommunio_svc"]]
 
 
-def test_seed_constraints_are_unchanged_and_name_the_group():
+def test_guide_constraints_are_unchanged_and_name_the_group():
     before, after = constraints(SEED), constraints(run(SEED, "--format", "crm")[1])
     assert after == before
     naming = [i for i, tokens in after.items() if "grodata_binds" in crmconf.references(
@@ -110,14 +110,14 @@ def test_seed_constraints_are_unchanged_and_name_the_group():
                               "grodata_binds_on_grodata", "grommunio_svc_on_binds"]
 
 
-def test_seed_crm_output_keeps_every_other_line_verbatim():
+def test_guide_crm_output_keeps_every_other_line_verbatim():
     out = run(SEED, "--format", "crm")[1]
     for stmt in statements(SEED):
         if stmt.id not in BIND_IDS + ["grodata_binds"]:
             assert "\n".join(stmt.lines) in out, stmt
 
 
-def test_seed_script_deletes_then_loads_in_one_shadow():
+def test_guide_script_deletes_then_loads_in_one_shadow():
     rc, script, err = run(SEED)
     assert rc == 0 and warnings_of(err) == []
     deleted, loaded = script_parts(script)
@@ -135,7 +135,7 @@ def test_seed_script_deletes_then_loads_in_one_shadow():
     assert "maintenance-mode" in script.split("crm_shadow")[0]
 
 
-def test_seed_script_is_valid_sh():
+def test_guide_script_is_valid_sh():
     script = run(SEED)[1]
     proc = subprocess.run(["sh", "-n"], input=script, text=True, capture_output=True)
     assert proc.returncode == 0, proc.stderr
@@ -164,7 +164,7 @@ EXTRA_BIND = """primitive grodata_mount_bind_postfix Filesystem \\
 
 
 def test_eight_binds_keep_the_group_order():
-    text = seed_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND + "primitive "
+    text = guide_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND + "primitive "
                       "grodata_mount_bind_mysql"),
                      ("grodata_mount_bind_mysql grodata_mount_bind_redis",
                       "grodata_mount_bind_mysql grodata_mount_bind_postfix "
@@ -222,7 +222,7 @@ def test_pcs_style_ids_and_long_agent_names():
 
 
 def test_a_source_outside_the_common_directory_is_not_converted():
-    text = seed_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND.replace(
+    text = guide_with(("primitive grodata_mount_bind_mysql", EXTRA_BIND.replace(
         "/grodata/postfix", "/srv/postfix") + "primitive grodata_mount_bind_mysql"),
         ("grodata_mount_bind_mysql grodata_mount_bind_redis",
          "grodata_mount_bind_mysql grodata_mount_bind_postfix grodata_mount_bind_redis"))
@@ -239,7 +239,7 @@ def test_a_source_outside_the_common_directory_is_not_converted():
 
 
 def test_sources_elsewhere_under_grodata_become_source_target_items():
-    text = seed_with(('device="/grodata/grommunio-web" directory="/var/lib/grommunio-web"',
+    text = guide_with(('device="/grodata/grommunio-web" directory="/var/lib/grommunio-web"',
                       'device="/grodata/web/data" directory="/var/lib/grommunio-web"'),
                      ('device="/grodata/redis" directory="/var/lib/redis"',
                       'device="/grodata/redis" directory="/srv/redis"'))
@@ -362,7 +362,7 @@ def test_rbind_and_force_unmount():
 
 
 def test_ops_take_the_largest_timeout_and_the_smallest_monitor_interval():
-    text = seed_with(
+    text = guide_with(
         ('directory="/var/lib/mysql" fstype=none options=bind \\\n\top monitor interval=20s '
          'timeout=40s', 'directory="/var/lib/mysql" fstype=none options=bind \\\n\top monitor '
          'interval=10s timeout=1min \\\n\top start interval=0 timeout=90s \\\n\top notify '
@@ -381,7 +381,7 @@ def test_ops_take_the_largest_timeout_and_the_smallest_monitor_interval():
 
 
 def test_a_group_meta_attribute_is_carried_over():
-    text = seed_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
+    text = guide_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
                       "\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api "
                       "\\\n\tmeta resource-stickiness=100"))
     found, warnings = converted(text)
@@ -419,7 +419,7 @@ order data2_first Mandatory: data2 other_binds grodata_binds
 
 
 def test_groups_that_cannot_be_converted():
-    mixed = seed_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
+    mixed = guide_with(("\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api",
                        "\tgrodata_mount_bind_grommunio_dav grodata_mount_bind_grommunio_admin_api "
                        "mariadb"), ("\tmariadb redis-grommunio", "\tredis-grommunio"))
     rc, out, err = run(mixed)
@@ -539,7 +539,7 @@ def example(name):
 
 
 @pytest.mark.parametrize("name", ["migrated.crm", "migrated-clone.crm"])
-def test_examples_hold_the_helpers_primitive_and_every_seed_constraint(name):
+def test_examples_hold_the_helpers_primitive_and_every_guide_constraint(name):
     text = example(name)
     found = by_id(text)
     helper = by_id(run(SEED, "--format", "crm")[1])
@@ -584,11 +584,11 @@ def launch(*args, stdin=""):
 
 def test_cli_reads_stdin_and_files_alike():
     from_stdin = launch(stdin=SEED)
-    from_file = launch(SEED_FILE)
+    from_file = launch(GUIDE_FILE)
     assert from_stdin.returncode == from_file.returncode == 0
     assert from_stdin.stderr == from_file.stderr == ""
-    assert from_file.stdout == from_stdin.stdout.replace("standard input", SEED_FILE)
-    assert launch("--format", "crm", SEED_FILE).stdout == run(SEED, "--format", "crm")[1]
+    assert from_file.stdout == from_stdin.stdout.replace("standard input", GUIDE_FILE)
+    assert launch("--format", "crm", GUIDE_FILE).stdout == run(SEED, "--format", "crm")[1]
 
 
 @pytest.mark.parametrize("args, stdin, rc, message", [
@@ -731,7 +731,7 @@ def test_pcs_format_deletes_creates_and_recreates_with_pcs():
 
 
 def test_pcs_format_refuses_what_pcs_cannot_recreate():
-    text = seed_with(append="order with_set Mandatory: grodata_mount ( grodata_binds groCluster )\n")
+    text = guide_with(append="order with_set Mandatory: grodata_mount ( grodata_binds groCluster )\n")
     rc, out, err = run(text, "--format", "pcs")
     assert (rc, out) == (2, "")
     assert err.startswith("grommunio-ocf-migrate: order with_set has a score, a resource set")
@@ -741,10 +741,10 @@ def test_pcs_format_refuses_what_pcs_cannot_recreate():
 #
 # crmsh 5 has no "ms" and Pacemaker 3.0's schema no <master>; pcs 0.12 refuses the
 # role names Master and Slave. The tool reads them and writes promotable clones and
-# Promoted/Unpromoted, which Pacemaker 2.1 and crmsh 4.4 read too (the seed is
+# Promoted/Unpromoted, which Pacemaker 2.1 and crmsh 4.4 read too (the guide's configuration is
 # written so, and loads there: tests/integration/test_migrate_offline.py).
 
-# The seed as a Pacemaker 1.1/2.0 cluster's crm configure show prints it.
+# The guide's configuration as a Pacemaker 1.1/2.0 cluster's crm configure show prints it.
 LEGACY = (
     ("op monitor interval=15s role=Promoted \\\n\top monitor interval=30s role=Unpromoted",
      "op monitor interval=15s role=Master \\\n\top monitor interval=30s role=Slave"),
@@ -769,8 +769,8 @@ def normal_form(text):
 
 
 @pytest.mark.parametrize("keyword", ["ms", "master"])
-def test_legacy_seed_converts_to_what_the_seed_converts_to(keyword):
-    text = seed_with(*LEGACY)
+def test_legacy_seed_converts_to_what_the_guide_converts_to(keyword):
+    text = guide_with(*LEGACY)
     if keyword == "master":
         text = text.replace("\nms ms_grodata", "\nmaster ms_grodata")
     rc, out, err = run(text, "--format", "crm")
@@ -787,7 +787,7 @@ def test_legacy_seed_converts_to_what_the_seed_converts_to(keyword):
 
 
 def test_ms_without_meta_gets_one_and_keeps_its_description():
-    text = seed_with(("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1 "
+    text = guide_with(("clone ms_grodata grodata \\\n\tmeta promoted-max=1 promoted-node-max=1 "
                       "clone-max=2 clone-node-max=1 \\\n\tnotify=true promotable=true "
                       "interleave=true", 'ms ms_grodata grodata description="DRBD, promoted once"'))
     found, _ = converted(text)
@@ -797,7 +797,7 @@ def test_ms_without_meta_gets_one_and_keeps_its_description():
 
 
 def test_every_role_spelling_is_written_promoted_or_unpromoted():
-    text = seed_with(append="\n".join((
+    text = guide_with(append="\n".join((
         "location drbd_prefers_node1 ms_grodata rule $role=Master 100: #uname eq node1",
         "location drbd_not_node3 ms_grodata role=slave -inf: node3",
         "colocation binds_on_promoted inf: grodata_binds ms_grodata:Master",
@@ -816,7 +816,7 @@ def test_every_role_spelling_is_written_promoted_or_unpromoted():
 
 
 def test_the_scripts_write_roles_as_pcs_012_and_crmsh_5_take_them():
-    text = seed_with(append="colocation binds_on_promoted inf: grodata_binds ms_grodata:Master\n"
+    text = guide_with(append="colocation binds_on_promoted inf: grodata_binds ms_grodata:Master\n"
                      "ms legacy_ms grodata\n")
     rc, script, err = run(text)
     assert rc == 0, err
@@ -893,7 +893,7 @@ def test_what_pacemaker_3_refuses_and_no_rewrite_decides_is_named():
         "xml <rsc_location two-rules> has 2 rules: Pacemaker 3.0 takes one per location "
         "constraint",
         "xml <rsc_location for-a-while> has a lifetime: Pacemaker 3.0 takes none (use a rule)"]
-    rc, out, err = run(seed_with(append="location two ms_grodata rule 100: #uname eq node1 "
+    rc, out, err = run(guide_with(append="location two ms_grodata rule 100: #uname eq node1 "
                                  "rule 50: #uname eq node2\n"), "--format", "crm")
     assert rc == 0
     assert "location two has 2 rules: Pacemaker 3.0 takes one rule per location constraint " \
