@@ -127,9 +127,11 @@ def test_quick_checks_share_a_few_threads():
         seen.add(threading.get_ident())
         return "ok"
 
-    outcomes = run_all([Check("c%d" % n, "t", records) for n in range(20)], Deadline(5.0))
-    assert [o.state for o in outcomes] == [OK] * 20
-    assert len(seen) < 10, "%d threads for 20 checks that return at once" % len(seen)
+    # (A busy machine may delay the first threads by a few SPAWN_AFTER: the
+    # bound is loose, the point is "not one thread per check".)
+    outcomes = run_all([Check("c%d" % n, "t", records) for n in range(50)], Deadline(5.0))
+    assert [o.state for o in outcomes] == [OK] * 50
+    assert len(seen) <= 25, "%d threads for 50 checks that return at once" % len(seen)
 
 
 def test_checks_waiting_for_a_later_one_get_it_a_thread():
