@@ -16,7 +16,8 @@ of its own:
   shares; ``/etc/libqb/force-filesystem-sockets`` inside each node makes
   it use files in the node's private /run and /tmp.  So every tool must
   run inside its node: ``Node.run()`` (nsenter), and ``tool()`` runs the
-  cluster tools on a node that is up.
+  cluster tools on a node that is up and not hung (and on another one when
+  the chosen node is fenced during the call).
 * **Disk**: the node's root is an overlay of the host's / with an upper
   layer of its own (``Node.upper``: exactly what the node wrote), kept on
   a tmpfs for the session so that a node keeps its disk across a reboot.
