@@ -65,32 +65,6 @@ DEFAULT_AGENTS = "/usr/lib/ocf/resource.d/grommunio"
 TIME_SLACK = 0.5
 
 
-class Healthy:
-    """The baseline: an IMAP greeter and a milter, both fine."""
-
-    name = "healthy: imap + milter"
-    check = "imap"
-    rc = 0
-
-    def make(self):
-        return _Pair()
-
-    def params(self, pair, directory):
-        return dict(CHECKS_OFF, imap_url="imap://%s" % pair.imap.address,
-                    milter_address=pair.milter.address, critical="imap,milter")
-
-
-class _Pair:
-    def __enter__(self):
-        self.imap = FakeImap(b"* OK [CAPABILITY IMAP4rev1] ready")  # answers LOGOUT
-        self.milter = Milter()
-        return self
-
-    def __exit__(self, *exc):
-        self.imap.close()
-        self.milter.close()
-
-
 class PeerCase:
     """stack-health against one hostile peer (services.hostile)."""
 
