@@ -101,3 +101,21 @@ def self_signed(cert_path, key_path, name):
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     if proc.returncode != 0:
         raise RuntimeError("openssl req failed: %s" % proc.stderr)
+
+
+def serving(service):
+    """A session fixture's body: ``service`` started, and cleaned up at the end
+    whatever happened (``yield from serving(Dovecot())``)."""
+    try:
+        service.start()
+        yield service
+    finally:
+        service.cleanup()
+
+
+def repaired(service):
+    """A per-test fixture's body over the session's ``service``: running before the
+    test and again after it, whatever the test did (kill(), stop(), pause())."""
+    service.ensure_running()
+    yield service
+    service.ensure_running()

@@ -46,7 +46,7 @@ import time
 
 import pytest
 
-from .common import free_port, new_run_dir, proc_stat, record_pid, recorded_pid
+from .common import free_port, new_run_dir, proc_stat, record_pid, recorded_pid, repaired, serving
 
 DOVECOT = "/usr/sbin/dovecot"
 POP3_LOGIN = "/usr/lib/dovecot/pop3-login"         # dovecot-pop3d
@@ -515,18 +515,11 @@ class Dovecot(Daemon):
 @pytest.fixture(scope="session")
 def dovecot_session():
     """The session's Dovecot, as is: use ``dovecot`` in tests (it repairs after each one)."""
-    server = Dovecot()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from serving(Dovecot())
 
 
 @pytest.fixture
 def dovecot(dovecot_session):
     """The shared running Dovecot.  A test may kill(), stop() or pause() it: the
     teardown brings it back (same ports, unless they were taken meanwhile)."""
-    dovecot_session.ensure_running()
-    yield dovecot_session
-    dovecot_session.ensure_running()
+    yield from repaired(dovecot_session)

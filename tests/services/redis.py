@@ -16,7 +16,7 @@ import socket
 
 import pytest
 
-from .common import free_port
+from .common import free_port, repaired, serving
 from .dovecot import Daemon
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -86,36 +86,23 @@ class Redis(Daemon):
         return "Redis(port=%s, auth=%s, running=%s)" % (self.port, bool(self.password), self.running)
 
 
-def _session_redis(password):
-    server = Redis(password)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
-
-
 @pytest.fixture(scope="session")
 def redis_session():
-    yield from _session_redis(None)
+    yield from serving(Redis(None))
 
 
 @pytest.fixture(scope="session")
 def redis_auth_session():
-    yield from _session_redis(PASSWORD)
+    yield from serving(Redis(PASSWORD))
 
 
 @pytest.fixture
 def redis(redis_session):
     """The shared redis without a password; running again after each test, whatever it did."""
-    redis_session.ensure_running()
-    yield redis_session
-    redis_session.ensure_running()
+    yield from repaired(redis_session)
 
 
 @pytest.fixture
 def redis_auth(redis_auth_session):
     """The shared redis with ``requirepass`` (``.password``); restored after each test."""
-    redis_auth_session.ensure_running()
-    yield redis_auth_session
-    redis_auth_session.ensure_running()
+    yield from repaired(redis_auth_session)

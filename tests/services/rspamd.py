@@ -31,7 +31,7 @@ import struct
 
 import pytest
 
-from .common import free_port
+from .common import free_port, repaired, serving
 from .dovecot import Daemon
 
 RSPAMD = "/usr/bin/rspamd"
@@ -180,18 +180,11 @@ class Rspamd(Daemon):
 @pytest.fixture(scope="session")
 def rspamd_session():
     """The session's rspamd, as is: use ``rspamd`` in tests (it repairs after each one)."""
-    server = Rspamd()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from serving(Rspamd())
 
 
 @pytest.fixture
 def rspamd(rspamd_session):
     """The shared rspamd.  A test may kill(), stop() or pause() it: the teardown
     brings it back (same ports, unless they were taken meanwhile)."""
-    rspamd_session.ensure_running()
-    yield rspamd_session
-    rspamd_session.ensure_running()
+    yield from repaired(rspamd_session)

@@ -45,7 +45,7 @@ import ssl
 
 import pytest
 
-from .common import free_port, self_signed
+from .common import free_port, repaired, self_signed, serving
 from .dovecot import Daemon, DaemonError, ipv6_loopback
 
 NGINX = "/usr/sbin/nginx"
@@ -341,19 +341,12 @@ class Web:
 @pytest.fixture(scope="session")
 def web_session():
     """The session's nginx + php-fpm, as is: use ``web`` in tests (it repairs after each one)."""
-    web = Web()
-    try:
-        web.start()
-        yield web
-    finally:
-        web.cleanup()
+    yield from serving(Web())
 
 
 @pytest.fixture
 def web(web_session):
     """The shared nginx + php-fpm.  A test may kill(), stop() or pause() either: the
     teardown brings both back (same port and socket)."""
-    web_session.ensure_running()
-    yield web_session
-    web_session.ensure_running()
+    yield from repaired(web_session)
 
