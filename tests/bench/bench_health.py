@@ -159,30 +159,33 @@ class Fixtures(Cleanups):
     """Everything started, closed in reverse order by close(); one MariaDB for both agents."""
 
     mariadb = None
-    services = None
-
-    def shared(self, what, make, start=True):
-        """A service both stack-health sections use, made once by ``make()``: a
-        tests/services fixture (``start``) or a peer that runs from the start."""
-        if self.services is None:
-            self.services = {}
-        if what not in self.services:
-            service = make()
-            self.services[what] = self.started(what, service) if start else self.keep(what, service)
-        return self.services[what]
+    six = None
 
     def shared_mariadb(self):
         if self.mariadb is None:
             self.mariadb = start_mariadb(self)
         return self.mariadb
 
+    def six_services(self):
+        """``(mariadb, dovecot, redis, admin-api, milter)``: the peers of the six older
+        checks, started once for both stack-health sections.
 
-def resident_dovecot(dovecot_class):
-    """Dovecot with resident login processes: gromox-imap, which it stands in for,
-    greets from a running thread, while Dovecot's default forks a login process
-    per connection (~5 ms before each greeting, which is Dovecot's cost, not the
-    agent's).  See services.dovecot.Dovecot."""
-    return lambda: dovecot_class(resident_login=True)
+        Dovecot with resident login processes: gromox-imap, which it stands in
+        for, greets from a running thread, while Dovecot's default forks a
+        login process per connection (~5 ms before each greeting, which is
+        Dovecot's cost, not the agent's).  See services.dovecot.Dovecot.
+        """
+        if self.six is None:
+            from services.adminapi import AdminApi
+            from services.dovecot import Dovecot
+            from services.gromox import Milter
+            from services.redis import Redis
+            self.six = (self.shared_mariadb(),
+                        self.started("dovecot", Dovecot(resident_login=True)),
+                        self.started("redis", Redis()),
+                        self.keep("admin-api", AdminApi()),
+                        self.keep("milter", Milter()))
+        return self.six
 
 
 def installed_agent(args, name):
@@ -221,19 +224,11 @@ def dummy_setup(runner, fx, tmp):
 # -- stack-health ----------------------------------------------------------------------
 
 def bench_stack(args, runner, tmp, fx, log, out):
-    from services.adminapi import AdminApi
-    from services.dovecot import Dovecot
-    from services.gromox import Milter
     from services.listeners import DelayProxy, SilentListener
-    from services.redis import Redis
 
     agent = installed_agent(args, "stack-health")
     t0 = time.monotonic()
-    mariadb = fx.shared_mariadb()
-    dovecot = fx.shared("dovecot", resident_dovecot(Dovecot))
-    redis = fx.shared("redis", Redis)
-    api = fx.shared("admin-api", AdminApi, start=False)
-    milter = fx.shared("milter", Milter, start=False)
+    mariadb, dovecot, redis, api, milter = fx.six_services()
     silent = fx.keep("silent imap", SilentListener())
 
     def proxy(host, port):
@@ -551,20 +546,13 @@ def render_postfix(args, r):
 
 def bench_group(args, runner, tmp, fx, log, out):
     """(d): every check on, TLS included, and the same without the TLS checks."""
-    from services.adminapi import AdminApi
-    from services.dovecot import Dovecot
-    from services.gromox import (Exmdb, LineDaemon, Milter, Zcore, gromox_http, nginx_front,
+    from services.gromox import (Exmdb, LineDaemon, Zcore, gromox_http, nginx_front,
                                  rspamd_controller, self_signed)
     from services.listeners import Greeter
-    from services.redis import Redis
 
     agent = installed_agent(args, "stack-health")
     t0 = time.monotonic()
-    mariadb = fx.shared_mariadb()
-    dovecot = fx.shared("dovecot", resident_dovecot(Dovecot))
-    redis = fx.shared("redis", Redis)
-    api = fx.shared("admin-api", AdminApi, start=False)
-    milter = fx.shared("milter", Milter, start=False)
+    mariadb, dovecot, redis, api, milter = fx.six_services()
     # gromox's daemons listen on [::1] (their allow-list compares address strings).
     loop = "::1"
     midb = fx.keep("midb", LineDaemon("midb", host=loop))
