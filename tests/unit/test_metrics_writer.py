@@ -208,12 +208,18 @@ def test_replace_writes_0644_whatever_the_umask(tmp_path):
     assert os.listdir(tmp_path) == ["a.prom"]     # no temporary file left
 
 
-def test_replace_replaces_a_planted_symlink_and_never_writes_through_it(tmp_path):
+def planted(tmp_path, name):
+    """``(metrics, victim)``: a metrics directory with a symlink ``name`` to a precious file."""
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    os.symlink(str(victim), str(metrics / "a.prom"))
+    os.symlink(str(victim), str(metrics / name))
+    return metrics, victim
+
+
+def test_replace_replaces_a_planted_symlink_and_never_writes_through_it(tmp_path):
+    metrics, victim = planted(tmp_path, "a.prom")
     assert publish.replace(str(metrics), "a.prom", b"x 1\n") is None
     assert victim.read_text() == "precious\n"
     assert not os.path.islink(str(metrics / "a.prom"))
@@ -222,11 +228,7 @@ def test_replace_replaces_a_planted_symlink_and_never_writes_through_it(tmp_path
 
 def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "getpid", lambda: 4242)
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
-    metrics = tmp_path / "metrics"
-    metrics.mkdir()
-    os.symlink(str(victim), str(metrics / ".a.prom.4242.0.tmp"))
+    metrics, victim = planted(tmp_path, ".a.prom.4242.0.tmp")
     assert publish.replace(str(metrics), "a.prom", b"x 1\n") is None
     assert victim.read_text() == "precious\n"
     assert sorted(os.listdir(metrics)) == ["a.prom"]
