@@ -33,6 +33,7 @@ import time
 
 import pytest
 
+from services.common import serving
 from services.gromoxhttp import GromoxHttp
 
 from . import standin
@@ -60,12 +61,7 @@ def configuration(env):
 
 @pytest.fixture(scope="module")
 def gromox_http():
-    server = GromoxHttp()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from serving(GromoxHttp())
 
 
 @pytest.fixture(scope="module")
