@@ -1,12 +1,13 @@
 """Protocols: one small module per service protocol, each asking a service to prove itself.
 
-Each module's ``check(target, deadline, ...)`` keeps the check contract of
-``health``: it returns a short detail text when the service is healthy and
-raises ``CheckFailed`` with the cause otherwise.  Every blocking step draws
-on the one ``Deadline`` it is given, and every read is bounded in bytes.
-Messages name the peer and say what was expected, because they end up in
-``crm_mon``.  This package holds what the modules share: connecting (TCP
-or a Unix socket), one bounded line, exact reads of a few bytes.  Sockets come from ``base.cpython`` (``_socket``, not
+Each module's ``check(target, deadline, ...)`` keeps the check contract
+(``checks.contract``): it returns a short detail text when the service is
+healthy and raises ``CheckFailed`` with the cause otherwise.  Every
+blocking step draws on the one ``Deadline`` it is given, and every read is
+bounded in bytes.  Messages name the peer and say what was expected,
+because they end up in ``crm_mon``.  This package holds what the modules
+share: connecting (TCP or a Unix socket), one bounded line, exact reads of
+a few bytes.  Sockets come from ``base.cpython`` (``_socket``, not
 ``socket.py``: see there why).
 """
 
@@ -104,26 +105,37 @@ class LineReader:
             self.buffer += self._recv(what, limit + 1 - len(self.buffer))
 
     def _recv(self, what, size):
-        left = self.deadline.remaining()
-        if left <= 0.0:
-            raise self._late(what)
-        try:
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(min(size, 65536))
-        except SocketTimeout:
-            raise self._late(what) from None
-        except OSError as exc:
-            raise CheckFailed("%s: %s while waiting for the %s"
-                               % (self.peer, exc.strerror or exc, what)) from None
+        chunk = recv_some(self.sock, min(size, 65536), self.deadline, self.peer, what, self.buffer)
         if not chunk:
             raise CheckFailed("%s closed the connection before the %s" % (self.peer, what))
         return chunk
 
-    def _late(self, what):
-        if self.buffer:  # a trickle: bytes came, the line did not
-            return CheckFailed("no complete %s within %s from %s (%d bytes without a line end)"
-                                % (what, budget_text(self.deadline), self.peer, len(self.buffer)))
-        return CheckFailed("no %s within %s from %s" % (what, budget_text(self.deadline), self.peer))
+
+def recv_some(sock, size, deadline, peer, what, pending=b""):
+    """What the peer sends next, at most ``size`` bytes (``b""``: it closed), waiting
+    at most for what is left of ``deadline``; or ``CheckFailed`` naming ``what``.
+
+    ``pending``: what came of the line so far, so that a trickle is told
+    from silence in the message.
+    """
+    left = deadline.remaining()
+    if left <= 0.0:
+        raise _late_line(peer, what, deadline, pending)
+    try:
+        sock.settimeout(left)
+        return sock.recv(size)
+    except SocketTimeout:
+        raise _late_line(peer, what, deadline, pending) from None
+    except OSError as exc:
+        raise CheckFailed("%s: %s while waiting for the %s"
+                          % (peer, exc.strerror or exc, what)) from None
+
+
+def _late_line(peer, what, deadline, pending):
+    if pending:  # a trickle: bytes came, the line did not
+        return CheckFailed("no complete %s within %s from %s (%d bytes without a line end)"
+                           % (what, budget_text(deadline), peer, len(pending)))
+    return CheckFailed("no %s within %s from %s" % (what, budget_text(deadline), peer))
 
 
 def read_line(sock, deadline, what, address, limit=LINE_LIMIT):

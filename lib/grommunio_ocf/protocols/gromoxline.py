@@ -18,10 +18,9 @@ After ``OK`` the check sends its ping and reads one line:
 session politely (all three answer ``BYE``; the answer is not awaited).
 """
 
-from ..base.cpython import SocketTimeout
 from ..base.text import quoted
 from ..checks.contract import CheckFailed
-from . import budget_text, connect, send
+from . import connect, recv_some, send
 
 GREETING_LIMIT = 64  # "OK\r\n" is 4 bytes, the longest refusal 35
 ANSWER_LIMIT = 64    # "TRUE\r\n", or "FALSE <number>\r\n"
@@ -81,7 +80,8 @@ class _Lines:
             if len(self.data) >= limit:
                 raise CheckFailed("%s sent more than %d bytes without a line end as the %s"
                                   % (self.address, limit, what))
-            chunk = self._some(what, limit - len(self.data))
+            chunk = recv_some(self.sock, limit - len(self.data), self.deadline, self.address,
+                              what, self.data)
             if not chunk:
                 if not self.data:
                     raise CheckFailed("%s closed the connection before the %s"
@@ -89,27 +89,6 @@ class _Lines:
                 line, self.data = self.data, b""
                 return line
             self.data += chunk
-
-    def _some(self, what, size):
-        """What the peer sends next (b"" when it closed), waiting at most for the deadline."""
-        left = self.deadline.remaining()
-        if left <= 0.0:
-            raise _late(self.address, what, self.deadline, self.data)
-        try:
-            self.sock.settimeout(left)
-            return self.sock.recv(size)
-        except SocketTimeout:
-            raise _late(self.address, what, self.deadline, self.data) from None
-        except OSError as exc:
-            raise CheckFailed("%s: %s while waiting for the %s"
-                              % (self.address, exc.strerror or exc, what)) from None
-
-
-def _late(address, what, deadline, data):
-    if data:
-        return CheckFailed("no complete %s within %s from %s (%d bytes without a line end)"
-                           % (what, budget_text(deadline), address, len(data)))
-    return CheckFailed("no %s within %s from %s" % (what, budget_text(deadline), address))
 
 
 def _shown(data):
