@@ -154,13 +154,20 @@ def greeting(address, deadline, expect):
         line = read_line(sock, deadline, "greeting", address)
         if not line.startswith(expect):
             raise CheckFailed("%s greeted with %s, not %s" % (address, quoted(line), expect))
-        try:
-            sock.sendall(b"QUIT\r\n")  # polite: a clean end in its log, no "lost connection"
-        except OSError:
-            pass
+        goodbye(sock, b"QUIT\r\n")
         return quoted(line)
     finally:
         sock.close()
+
+
+def goodbye(sock, data):
+    """Send ``data`` (``QUIT``) if the peer still listens: a clean end in its log,
+    no "lost connection".  The check's result is known already, so a failure
+    here changes nothing."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
 
 
 def connect_unix(path, deadline, what="socket", why=None):

@@ -20,7 +20,7 @@ session politely (all three answer ``BYE``; the answer is not awaited).
 
 from ..base.text import quoted
 from ..checks.contract import CheckFailed
-from . import connect, recv_some, send
+from . import connect, goodbye, recv_some, send
 
 GREETING_LIMIT = 64  # "OK\r\n" is 4 bytes, the longest refusal 35
 ANSWER_LIMIT = 64    # "TRUE\r\n", or "FALSE <number>\r\n"
@@ -45,10 +45,7 @@ def check(address, deadline, command, acl):
         answer = lines.next("answer to PING", ANSWER_LIMIT)
         if answer != b"TRUE\r\n":
             raise CheckFailed("%s answered PING with %s, not TRUE" % (address, _shown(answer)))
-        try:
-            sock.sendall(b"QUIT\r\n")
-        except OSError:
-            pass
+        goodbye(sock, b"QUIT\r\n")
     finally:
         sock.close()
     return "OK, PING answered TRUE"

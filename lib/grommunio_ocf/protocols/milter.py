@@ -14,7 +14,7 @@ the session.
 """
 
 from ..checks.contract import CheckFailed
-from . import connect, hexbytes, recv_exact, send
+from . import connect, goodbye, hexbytes, recv_exact, send
 
 VERSION = 6
 ACTIONS = 0x1FF
@@ -37,10 +37,7 @@ def check(address, deadline):
             raise CheckFailed("%s answered OPTNEG with a %d-byte packet, too short for an "
                               "option negotiation (13)" % (address, length))
         reply = recv_exact(sock, length, deadline, address, "answer to OPTNEG")
-        try:
-            sock.sendall(QUIT)
-        except OSError:
-            pass
+        goodbye(sock, QUIT)
     finally:
         sock.close()
     if reply[:1] != b"O":
