@@ -608,16 +608,14 @@ class NodeCluster(ClusterBase):
             try:
                 proc = node.run(argv, input=input, check=check, timeout=timeout)
             except ClusterError:
-                # Fenced between the choice and the call (nsenter finds no /proc/PID):
-                # ask another node; any other failure is the test's evidence.
-                if node.up:
+                if node.up:  # the test's evidence
                     raise
-                tried.append(node.name)
-                continue
-            if not node.up:
-                tried.append(node.name)
-                continue
-            break
+            else:
+                if node.up:
+                    break
+            # Fenced between the choice and the end of the call (nsenter found no
+            # /proc/PID, or the answer came from a dying node): ask another node.
+            tried.append(node.name)
         proc.stdout = ANSI.sub("", proc.stdout)     # crmsh colours even into a pipe
         proc.stderr = ANSI.sub("", proc.stderr)
         return proc
